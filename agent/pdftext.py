@@ -1,0 +1,145 @@
+"""Text out of PDFs with pypdf: clear errors for encrypted, corrupt and scanned files, page
+headers/footers dropped, and CJK lines that pypdf broke mid-sentence joined again."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.errors import DocumentError
+
+_PAGE_NO = re.compile(
+    r"^\s*(第\s*[0-9０-９]+\s*页\s*[/，,、]?\s*(共\s*[0-9０-９]+\s*页)?|[-—－]\s*[0-9]+\s*[-—－]|"
+    r"[Pp]age\s*\d+(\s*of\s*\d+)?|\d+\s*/\s*\d+)\s*$"
+)
+_TERMINAL = tuple("。！？；：:;!?」』）)】")
+_ITEM_START = re.compile(r"^\s*(第[一二三四五六七八九十百零〇0-9]+[条章节]|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.、．]|#)")
+MIN_TEXT_CHARS = 20
+
+
+@dataclass
+class PdfText:
+    """Extracted text with the character offset at which each page starts."""
+
+    text: str
+    page_starts: list[int]
+    page_count: int
+
+    def page_of(self, offset: int) -> int:
+        """1-based page number holding ``offset``."""
+        page = 1
+        for i, start in enumerate(self.page_starts):
+            if offset >= start:
+                page = i + 1
+        return page
+
+
+def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
+    """Extract the text layer of ``path``. Raises DocumentError with a reason a user can act on."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    name = display_name or path.name
+    if path.stat().st_size == 0:
+        raise DocumentError(name, "empty file", "Export the document again; the file has no content.")
+    try:
+        reader = PdfReader(str(path))
+    except (PdfReadError, ValueError, OSError, KeyError, TypeError) as exc:
+        raise DocumentError(
+            name, f"corrupt PDF ({type(exc).__name__})", "Re-export or re-scan the document; it cannot be opened."
+        ) from None
+    if reader.is_encrypted:
+        try:
+            ok = reader.decrypt("")
+        except Exception:  # pypdf raises several types (missing crypto backend, bad key)
+            ok = 0
+        if not ok:
+            raise DocumentError(
+                name, "encrypted PDF (password protected)", "Ask the hospital for an unprotected copy."
+            )
+    pages: list[list[str]] = []
+    try:
+        for page in reader.pages:
+            pages.append((page.extract_text() or "").splitlines())
+    except Exception as exc:  # pypdf surfaces many low-level errors on damaged streams
+        raise DocumentError(
+            name, f"corrupt PDF ({type(exc).__name__})", "Re-export the document; its pages cannot be read."
+        ) from None
+    cleaned = _drop_headers_footers(pages)
+    text, starts = _join_pages(cleaned)
+    if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS:
+        raise DocumentError(
+            name,
+            "no text layer (scanned image PDF)",
+            "Provide a text PDF or a transcription; OCR is not done automatically.",
+        )
+    return PdfText(text=text, page_starts=starts, page_count=len(cleaned))
+
+
+def _drop_headers_footers(pages: list[list[str]]) -> list[list[str]]:
+    """Drop page-number lines, and lines repeated at the top or bottom of several pages."""
+    repeated: set[str] = set()
+    if len(pages) > 1:
+        edge = Counter()
+        for lines in pages:
+            stripped = [ln.strip() for ln in lines if ln.strip()]
+            for ln in set(stripped[:2] + stripped[-2:]):
+                edge[ln] += 1
+        repeated = {ln for ln, n in edge.items() if n >= 2}
+    out: list[list[str]] = []
+    for lines in pages:
+        kept = [ln for ln in lines if not _PAGE_NO.match(ln) and ln.strip() not in repeated]
+        out.append(kept)
+    # keep the first page's copy of a repeated header: it names the document
+    if repeated and pages:
+        first = [ln for ln in pages[0] if not _PAGE_NO.match(ln)]
+        head: list[str] = []
+        for ln in first:
+            if ln.strip() in repeated:
+                head.append(ln)
+            elif ln.strip():
+                break
+        out[0] = head + out[0]
+    return out
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uff01" <= ch <= "\uff5e" or "\u3001" <= ch <= "\u3002"
+
+
+def _join_pages(pages: list[list[str]]) -> tuple[str, list[int]]:
+    """Join wrapped lines (also across a page break) and return the text with page start offsets."""
+    lines = [(i, ln.rstrip()) for i, page in enumerate(pages) for ln in page]
+    width = max((len(ln) for _, ln in lines), default=0)
+    out: list[tuple[int, str]] = []
+    for page, cur in lines:
+        if out and _wrapped(out[-1][1], cur, width):
+            out[-1] = (out[-1][0], out[-1][1] + cur.lstrip())
+        else:
+            out.append((page, cur))
+    text, starts = "", [0] * len(pages)
+    seen: set[int] = set()
+    for page, ln in out:
+        if page not in seen:
+            seen.add(page)
+            starts[page] = len(text)
+        text += ln + "\n"
+    for i in range(len(pages)):  # a page whose lines were all joined into the previous one
+        if i not in seen:
+            starts[i] = starts[i - 1] if i else 0
+    return text, starts
+
+
+def _wrapped(prev: str, cur: str, width: int) -> bool:
+    """True when ``prev`` was cut at the line width in the middle of a sentence."""
+    return bool(
+        prev
+        and cur.strip()
+        and len(prev) >= 0.8 * width
+        and not prev.endswith(_TERMINAL)
+        and _is_cjk(prev[-1])
+        and _is_cjk(cur.lstrip()[0])
+        and not _ITEM_START.match(cur)
+    )

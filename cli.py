@@ -1,0 +1,177 @@
+"""`certreview`: the command line. Thin: parse, build what the command needs, call one task,
+render. Heavy libraries (chromadb, langchain, jieba) are imported inside the commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from agent.config import Settings
+
+EXIT_PARTIAL = 5  # some inputs were skipped or failed; the rest was processed
+
+app = typer.Typer(
+    name="certreview",
+    help=(
+        "Draft and review certifications of outpatient special and chronic diseases (门特/门慢), "
+        "every claim traced to the record and the policy clause.\n\n"
+        "Physicians: `draft`. Reviewers: `review`, `triage`. Policy staff: `kb`. CI: `eval`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # never print locals: records hold patient data
+    add_completion=False,
+)
+kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+
+def _settings() -> Settings:
+    from agent.config import Settings
+
+    return Settings()
+
+
+def _echo_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+# ---------------------------------------------------------------- kb
+@kb_app.command("refresh")
+def kb_refresh(
+    path: Annotated[
+        Path | None, typer.Option("--path", help="Folder of policy documents (default: the shipped reference policy).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even when nothing changed.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the change report as JSON.")] = False,
+) -> None:
+    """Re-index what changed: new and changed files are embedded, vanished ones dropped.
+
+    The new index is built beside the live one and swapped in atomically; an interrupted refresh
+    leaves the previous index serving. Exit code 5 when some files were skipped.
+    """
+    from agent.kb.service import refresh
+    from agent.report import kb_progress, render_refresh
+
+    settings = _settings()
+    if path is not None and not path.is_dir():
+        from agent.errors import InvalidInputError
+
+        raise InvalidInputError(f"not a folder: {path}", "Pass the folder that holds the policy files.")
+    with kb_progress() as progress:
+        report = refresh(settings, path, progress, force=force)
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        render_refresh(report)
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@kb_app.command("list")
+def kb_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """List the documents and clauses in the knowledge base."""
+    from agent.report import render_kb_list
+
+    kb = _open_kb()
+    if as_json:
+        _echo_json({"version": kb.version, "clauses": [c.model_dump() for c in kb.clauses]})
+    else:
+        render_kb_list(kb)
+
+
+@kb_app.command("show")
+def kb_show(
+    clause_id: Annotated[str, typer.Argument(help="Clause id, e.g. 'REF-MT-2025#第八条'.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+) -> None:
+    """Show one clause in full."""
+    from agent.errors import InvalidInputError
+    from agent.report import render_clause
+
+    kb = _open_kb()
+    clause = kb.clause(clause_id)
+    if clause is None:
+        close = [c.clause_id for c in kb.clauses if clause_id.split("#")[-1] in c.clause_id][:5]
+        raise InvalidInputError(
+            f"no clause {clause_id!r}", "Did you mean: " + ", ".join(close) if close else "See `certreview kb list`."
+        )
+    if as_json:
+        _echo_json(clause.model_dump())
+    else:
+        render_clause(clause)
+
+
+@kb_app.command("search")
+def kb_search(
+    query: Annotated[str, typer.Argument(help="What to look for, in Chinese or English.")],
+    topic: Annotated[str | None, typer.Option("--topic", help="Only clauses tagged with this topic.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="Number of results.")] = 5,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid | bm25 | dense")] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Search the policy clauses (BM25 over jieba tokens + dense embeddings, fused)."""
+    from agent.errors import InvalidInputError
+    from agent.kb.topics import TOPICS
+    from agent.report import render_hits
+
+    if topic is not None and topic not in TOPICS:
+        raise InvalidInputError(f"unknown topic {topic!r}", "Topics: " + ", ".join(TOPICS))
+    if mode not in ("hybrid", "bm25", "dense"):
+        raise InvalidInputError(f"unknown mode {mode!r}", "Use hybrid, bm25 or dense.")
+    kb = _open_kb()
+    hits = kb.search(query, k=k, topic=topic, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        _echo_json([h.model_dump(exclude={"page"}) | {"page": h.page} for h in hits])
+    else:
+        render_hits(query, hits)
+
+
+@kb_app.command("check")
+def kb_check() -> None:
+    """Verify the catalogue against the knowledge base: every clause id resolves, every topic has
+    a clause, every disease has criteria. Exit code 1 names each problem."""
+    from agent.catalog import load_catalog
+    from agent.kb.check import check_kb
+    from agent.report import render_check
+
+    settings = _settings()
+    kb = _open_kb()
+    problems = check_kb(kb.clauses, load_catalog(settings.catalog_path))
+    render_check(problems, kb.version)
+    if problems:
+        raise typer.Exit(1)
+
+
+def _open_kb() -> Any:
+    from agent.kb.service import open_kb
+    from agent.report import kb_progress, note
+
+    with kb_progress() as progress:
+        return open_kb(_settings(), progress, on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"))
+
+
+def main() -> None:
+    """Console entry point: run the app, turning user-fixable errors into messages and exit codes."""
+    from agent.errors import CertreviewError
+
+    try:
+        app()
+    except CertreviewError as exc:
+        from agent.report import render_error
+
+        render_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
