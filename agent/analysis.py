@@ -1,0 +1,112 @@
+"""A case, read once: document views, injection spans, identities, and the mentions the
+evidence rules look at. Records naming another person are set apart and never used as evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+from agent.catalog import Catalog, code_in
+from agent.extract.document import DX_SECTIONS, HISTORY_SECTIONS, DocView
+from agent.extract.identity import Identity, document_identity
+from agent.extract.injection import find_injections
+from agent.extract.labs import LabValue, lab_values
+from agent.extract.mentions import Mention, disease_mentions, finding_mentions, tumour_mentions
+from agent.extract.treatments import TreatmentMention, treatment_mentions
+from agent.models import Case, Span
+
+CLINICAL_KINDS = ("discharge", "certificate", "outpatient", "admission", "consult", "operation")
+_LOW_LEVEL = ("一级医院", "一级甲等", "一级乙等", "社区卫生服务", "卫生院", "诊所", "门诊部", "卫生室", "医务室")
+
+
+class CaseAnalysis:
+    """Everything the extractor finds in one case's records."""
+
+    def __init__(self, case: Case, catalog: Catalog) -> None:
+        self.case = case
+        self.catalog = catalog
+        self.views = [DocView(d) for d in case.documents]
+        self.injections: list[Span] = []
+        self.injection_titles: list[str] = []
+        for v in self.views:
+            spans, title_hit = find_injections(v)
+            self.injections += spans
+            if title_hit:
+                self.injection_titles.append(v.name)
+        self.identities: dict[str, Identity] = {
+            v.name: document_identity(v, case.info.applicant) for v in self.views
+        }
+        # a record about someone else is evidence of nothing for this applicant
+        self.own = [v for v in self.views if not self.identities[v.name].problems]
+
+    @property
+    def app_date(self) -> dt.date:
+        return self.case.info.application_date
+
+    # ------------------------------------------------------------ mentions (own records only)
+    @cached_property
+    def tumour(self) -> list[Mention]:
+        return [m for v in self.own for m in tumour_mentions(v) if not m.family and not v.in_injection(m.start)]
+
+    @cached_property
+    def diseases(self) -> list[Mention]:
+        return [m for v in self.own for m in disease_mentions(v) if not m.family and not v.in_injection(m.start)]
+
+    @cached_property
+    def treatments(self) -> list[TreatmentMention]:
+        return [t for v in self.own for t in treatment_mentions(v) if t.counts]
+
+    @cached_property
+    def labs(self) -> list[LabValue]:
+        return [x for v in self.own for x in lab_values(v) if not x.family and not v.in_injection(x.start)]
+
+    def findings(self, findings: dict[str, list[str]]) -> list[Mention]:
+        """Catalogue findings that count: confirmed, the applicant's own, not in an instruction."""
+        return [m for v in self.own for m in finding_mentions(v, findings) if m.counts]
+
+    def disease_mentions_in(self, patterns: list[str]) -> list[Mention]:
+        """Non-tumour disease mentions whose code falls in ``patterns``, in document order."""
+        return [m for m in self.diseases if m.code and code_in(m.code, patterns)]
+
+    def modalities(self, allowed: list[str]) -> tuple[list[str], list[Span]]:
+        """Modalities documented (finished, ongoing or planned) among ``allowed``, with evidence."""
+        found: dict[str, Span] = {}
+        for t in self.treatments:
+            if t.view.kind == "lab":
+                continue
+            for mod in t.modalities:
+                if mod in allowed and mod not in found:
+                    found[mod] = t.view.span(t.start, t.end)
+        ordered = [m for m in allowed if m in found]
+        return ordered, [found[m] for m in ordered]
+
+    # ------------------------------------------------------------ helpers
+    def newest(self, views: list[DocView]) -> DocView | None:
+        """The view with the newest own date (undated ones last)."""
+        dated = [v for v in views if v.date]
+        return max(dated, key=lambda v: v.date or dt.date.min) if dated else (views[0] if views else None)
+
+    @staticmethod
+    def low_level_hospital(view: DocView) -> bool:
+        """Whether the record's heading names an institution below 二级."""
+        head = view.half[:200]
+        return any(w in head for w in _LOW_LEVEL)
+
+    @staticmethod
+    def relevant(m: Mention) -> bool:
+        """A mention in a section that states the document's own conclusion."""
+        has_dx = any(s.name in DX_SECTIONS for s in m.view.sections)
+        if has_dx:
+            return m.section in DX_SECTIONS
+        return m.section not in HISTORY_SECTIONS and m.section != "clinical_dx"
+
+    def dx_rank(self, m: Mention) -> int:
+        """How far down its diagnosis list a mention stands (0 = first line of a discharge or
+        final diagnosis); admission and preliminary diagnoses rank after final ones."""
+        sec = m.view.section_at(m.start)
+        if sec.name not in DX_SECTIONS:
+            return 100
+        line = m.view.text.count("\n", sec.start, m.start)
+        if any(w in sec.heading for w in ("入院", "初步", "术前", "门诊诊断")) and sec.heading != "诊断":
+            line += 20
+        return line

@@ -1,0 +1,76 @@
+"""Treatments named in a record — drugs (generic or brand), regimens and therapy words — with
+the modality each one means. The modality follows the drug."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.extract.certainty import is_family
+from agent.extract.document import DocView
+from agent.extract.lexicon import lexicon
+
+_NEG = re.compile(
+    r"(不推荐|不愿|不同意|不接受|未再|未行|未予|未做|未接受|未用|未使用|未服用|拒绝|拒行|暂不|暂缓|无需|不需|不宜|不能耐受|不适合|不考虑|不建议|放弃|禁忌|无法耐受|否认|未曾|"
+    r"不行|未|无)[^，,。；;\n]{0,8}$"
+)
+_NEG_AFTER = re.compile(r"^[^，,。；;\n]{0,4}(禁忌|不耐受)")
+_LAB_CONTEXT = re.compile(r"^[^，,。；;\n]{0,2}(浓度|谷浓度|血药|检测|测定|抵抗|释放|水平|抗体|敏感)")
+
+
+@dataclass
+class TreatmentMention:
+    """A treatment named in a record."""
+
+    view: DocView
+    start: int
+    end: int
+    modalities: tuple[str, ...]
+    term: str
+    section: str
+    negated: bool
+    family: bool
+
+    @property
+    def counts(self) -> bool:
+        return not self.negated and not self.family and not self.view.in_injection(self.start)
+
+
+def treatment_mentions(view: DocView) -> list[TreatmentMention]:
+    """Every drug, regimen and therapy word in the document with its modality."""
+    lx = lexicon()
+    out: list[TreatmentMention] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(s: int, e: int, mods: tuple[str, ...], term: str) -> None:
+        if any(a <= s < b or a < e <= b for a, b in taken):
+            return
+        taken.append((s, e))
+        line_s = max(view.text.rfind("\n", 0, s) + 1, 0)
+        before = view.half[line_s:s]
+        after = view.half[e : e + 12]
+        negated = bool(_NEG.search(before)) or bool(_NEG_AFTER.match(after))
+        # a blood level of an anti-rejection drug is a lab test, not a prescription
+        if view.kind == "lab" or _LAB_CONTEXT.match(after):
+            negated = True
+        out.append(TreatmentMention(view, s, e, mods, term, view.section_at(s).name, negated, is_family(view, s, e)))
+
+    for m in lx.drug_re.finditer(view.half):
+        term = view.half[m.start() : m.end()]
+        add(m.start(), m.end(), (lx.drug_modality[term],), term)
+    for m in lx.regimen_re.finditer(view.half):
+        term = m.group(1)
+        # short regimen names (TC, AC, EP…) only next to 方案/化疗/周期
+        ctx = view.half[max(0, m.start() - 6) : m.end() + 8]
+        if len(term) <= 3 and not re.search(r"方案|化疗|周期|疗程|cycle|C\d", ctx):
+            continue
+        add(m.start(), m.end(), tuple(lx.regimen_modalities[term]), term)
+    for m in lx.word_re.finditer(view.half):
+        term = view.half[m.start() : m.end()]
+        if re.match(r"^(科|中心|病区|病房|室|门诊)", view.half[m.end() : m.end() + 2]):
+            continue  # a department's name, not a treatment
+        add(m.start(), m.end(), tuple(lx.word_modalities[term]), term)
+    # radiotherapy dose written as 60Gy/30f
+    for m in re.finditer(r"\d+(\.\d+)?\s*Gy\s*/\s*\d+\s*[fF次]", view.half):
+        add(m.start(), m.end(), ("radiotherapy",), m.group())
+    return sorted(out, key=lambda t: t.start)
