@@ -149,6 +149,163 @@ def kb_check() -> None:
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------- physicians and reviewers
+def _deps(backend: str | None = None) -> Any:
+    from agent.deps import build_deps
+    from agent.report import kb_progress, note
+
+    settings = _settings()
+    if backend:
+        settings = settings.model_copy(update={"backend": backend})
+    with kb_progress() as progress:
+        deps = build_deps(settings, progress=progress,
+                          on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"))
+    if settings.backend != "offline":
+        from agent.llm.backend import make_backend
+
+        deps = make_backend(deps)
+    return deps
+
+
+BackendOpt = Annotated[
+    str | None, typer.Option("--backend", help="offline (default, deterministic) or openai (any OpenAI-compatible endpoint).")
+]
+
+
+@app.command("draft")
+def draft(
+    case_dir: Annotated[Path, typer.Argument(help="A case folder: case.json + records/.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the form as JSON (CASES.md shape).")] = False,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON form to this file.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write a printable 申请表 with evidence footnotes.")] = None,
+    backend: BackendOpt = None,
+) -> None:
+    """Fill the 门特 application form from the records: every field with the quote and document
+    it came from, and what the records do not support listed as what to add."""
+    from agent.records import load_case
+    from agent.report import render_form
+
+    deps = _deps(backend)
+    case = load_case(case_dir)
+    form = _draft_with(deps, case)
+    data = form.model_dump(mode="json")
+    if out_file:
+        out_file.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    if html:
+        from agent.writers import form_html
+
+        html.write_text(form_html(form), encoding="utf-8")
+    if as_json:
+        _echo_json(data)
+    else:
+        render_form(form)
+    if case.skipped:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _draft_with(deps: Any, case: Any) -> Any:
+    if deps.backend is not None:
+        return deps.backend.draft(case, deps)
+    from agent.draft import draft_case
+
+    return draft_case(case, deps.catalog, kb_version=deps.kb.version).form
+
+
+@app.command("review")
+def review(
+    case_dir: Annotated[Path, typer.Argument(help="A case folder (with form.json, the physician's form is checked).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the Recommendation as JSON.")] = False,
+    backend: BackendOpt = None,
+    audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Append the result to the audit log.")] = True,
+) -> None:
+    """Recommend approve / reject / need_info: every check of the reference policy with its status,
+    the record quotes and the policy clauses (第X条) behind it, and a Chinese 审核意见."""
+    from agent import audit as audit_log
+    from agent.records import load_case
+    from agent.report import render_recommendation
+    from agent.review import review_case
+
+    deps = _deps(backend)
+    case = load_case(case_dir)
+    rec = deps.backend.review(case, deps) if deps.backend is not None else review_case(case, deps)
+    if audit:
+        audit_log.append(deps.settings.audit_log, [rec])
+    if as_json:
+        _echo_json(rec.model_dump(mode="json"))
+    else:
+        render_recommendation(rec)
+
+
+@app.command("triage")
+def triage(
+    batch_dir: Annotated[Path, typer.Argument(help="A folder of case folders.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON Lines: one Recommendation per case, then a summary.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write results.jsonl, results.csv and report.html here.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes.")] = 1,
+    backend: BackendOpt = None,
+    audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Append results to the audit log.")] = True,
+) -> None:
+    """Review every case of a batch into a ranked queue: ready to approve, reject to confirm,
+    documents to request (flagged cases first, oldest first). A case that cannot be read gets an
+    error line and the batch goes on; exit code 5 when any case failed."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent import audit as audit_log
+    from agent.report import err, render_triage
+    from agent.triage import case_folders, run_batch, summarize
+
+    folders = case_folders(batch_dir)
+    deps = _deps(backend)
+    recs, times = [], []
+    t0 = time.perf_counter()
+    bar = Progress(TextColumn("审核 triage"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    with bar:
+        task = bar.add_task("triage", total=len(folders))
+        for rec, ms in run_batch(folders, deps, workers=workers):
+            recs.append(rec)
+            times.append(ms)
+            bar.advance(task)
+    summary = summarize(recs, times, time.perf_counter() - t0)
+    if audit:
+        audit_log.append(deps.settings.audit_log, recs)
+    paths = None
+    if out:
+        from agent.writers import write_batch
+
+        paths = write_batch(out, recs, summary, deps.kb.version)
+    if as_json:
+        from agent.writers import jsonl
+
+        sys.stdout.write(jsonl(recs, summary))
+    else:
+        render_triage(recs, summary, paths)
+    if summary["errors"]:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+audit_app = typer.Typer(help="The append-only audit log of recommendations.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain: an edited, removed or reordered entry is named; exit code 1."""
+    from agent import audit as audit_log
+    from agent.report import err, out
+
+    settings = _settings()
+    res = audit_log.verify(settings.audit_log)
+    if res.ok:
+        out.print(f"[green]ok[/green]: {res.entries} audit entries, chain intact ({settings.audit_log}).")
+        return
+    for p in res.problems:
+        err.print(f"[red]tampered:[/red] {p}")
+    raise typer.Exit(1)
+
+
 def _open_kb() -> Any:
     from agent.kb.service import open_kb
     from agent.report import kb_progress, note

@@ -126,3 +126,76 @@ def render_check(problems: list[str], version: str) -> None:
 def _short(s: str, n: int) -> str:
     s = s.replace("\n", " ")
     return s if len(s) <= n else s[: n - 1] + "…"
+
+
+# ---------------------------------------------------------------- draft / review / triage
+_DECISION_STYLE = {"approve": "bold green", "reject": "bold red", "need_info": "bold yellow", None: "bold white"}
+_DECISION_CN = {"approve": "建议批准 approve", "reject": "建议不予认定 reject", "need_info": "需补充材料 need_info"}
+_STATUS = {"pass": "[green]通过[/green]", "fail": "[red]不通过[/red]", "unknown": "[yellow]待补充[/yellow]"}
+
+
+def _value(v: Any) -> str:
+    if v is None or v == []:
+        return "[red]—（缺）[/red]"
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, list):
+        return "、".join(map(str, v))
+    return str(v)
+
+
+def render_form(form: Any) -> None:
+    """One row per field: value, confidence, the quote it came from."""
+    title = f"申请表草稿 {form.case_id} · {form.disease or '未确定病种'}" + ("（系统建议）" if form.disease_proposed else "")
+    t = Table("字段 field", "值 value", "置信度", "证据 evidence", header_style="bold", title=title, show_lines=False)
+    for name, f in form.fields.items():
+        style = "" if f.confidence >= 0.75 else "yellow"
+        ev = "\n".join(f"{e.document.split('/')[-1]}：“{_short(e.quote, 50)}”" for e in f.evidence[:2])
+        if not ev and f.source == "case.json":
+            ev = "[dim]case.json[/dim]"
+        t.add_row(name, _value(f.value), f"{f.confidence:.2f}", ev, style=style)
+    out.print(t)
+    for m in form.missing:
+        out.print(f"[bold red]缺[/bold red] {m}")
+    for d in form.disagreements:
+        out.print(f"[bold yellow]与申请表不一致[/bold yellow] {d['field']}: 表中“{d['form_value']}”，病历为“{d['record_value']}”")
+    for s in form.skipped:
+        err.print(f"[yellow]skipped[/yellow] {s.document}: {s.reason}" + (f" — {s.hint}" if s.hint else ""))
+    if form.flags:
+        out.print("标记 flags: " + ", ".join(form.flags))
+
+
+def render_recommendation(rec: Any) -> None:
+    """Decision, the checks that decided it with their clauses, and the rationale."""
+    if rec.error:
+        err.print(f"[bold red]{rec.case_id}: {rec.error.code}[/bold red] {rec.error.message}")
+        return
+    head = f"[{_DECISION_STYLE[rec.decision]}]{_DECISION_CN[rec.decision]}[/] · {rec.disease or ''} · {', '.join(rec.reason_codes)}"
+    out.print(Panel(head, title=rec.case_id))
+    t = Table("#", "审核项", "结果", "代码", "说明", "依据条款", header_style="bold")
+    for i, c in enumerate(rec.checks, 1):
+        t.add_row(str(i), c.name, _STATUS[c.status], c.reason_code or "", _short(c.detail, 70),
+                  c.citations[0].clause_id if c.citations else "")
+    out.print(t)
+    out.print(Panel(rec.rationale, title="审核意见"))
+    if rec.flags:
+        out.print("标记 flags: [bold yellow]" + ", ".join(rec.flags) + "[/bold yellow]")
+
+
+def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any] | None) -> None:
+    """The queue and the summary."""
+    from agent.triage import queue_key
+
+    t = Table("case", "decision", "reasons", "flags", "submitted", header_style="bold", title="审核队列")
+    for r in sorted(recs, key=queue_key):
+        t.add_row(r.case_id, f"[{_DECISION_STYLE[r.decision]}]{r.decision or 'error'}[/]",
+                  ", ".join(r.reason_codes) or (r.error.code if r.error else ""), ", ".join(r.flags),
+                  (r.submitted_at or "")[:10])
+    out.print(t)
+    d = summary["decisions"]
+    ta = summary["turnaround_ms"]
+    out.print(f"{summary['cases']} cases: [green]{d['approve']} approve[/green], [red]{d['reject']} reject[/red], "
+              f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s); "
+              f"p50 {ta['p50']} ms, p95 {ta['p95']} ms, {summary['cases_per_s']} cases/s")
+    for k, p in (paths or {}).items():
+        out.print(f"wrote {k}: {p}")

@@ -186,7 +186,7 @@ def clean_name(raw: str, *, tumour: bool, pathology: bool = False) -> str:
     if tumour:
         s = _STAGING.sub("", s)
     s = re.split(r"[，,；;。:：]| {2,}|\t|\u3000" + (r"| " if tumour else ""), s.strip())[0]
-    return s.strip(" -—、")
+    return s.strip(" -—、?？")
 
 
 def name_code(name: str, kind: str) -> str | None:

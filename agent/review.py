@@ -1,0 +1,89 @@
+"""Task: Case (+ physician's form) -> Recommendation: the checks decide; citations come from
+the catalogue by clause id; the rationale names each deciding check and clause."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agent import __version__
+from agent.checks import Cite, decide, duplicate_status, province_differs, run_checks
+from agent.deps import Deps
+from agent.draft import draft_case
+from agent.models import Case, Check, Citation, Provenance, Recommendation
+from agent.rationale import write_rationale
+
+
+def _form_check(disagreements: list[dict[str, Any]], cite: Cite, deps: Deps) -> Check:
+    names = "、".join(d["field"] for d in disagreements)
+    from agent.models import Span
+
+    spans = [Span.model_validate(s) for d in disagreements for s in d.get("evidence", [])]
+    return Check(
+        id="form_consistency", name="申请表与病历一致性", status="unknown", reason_code="FORM_MISMATCH",
+        detail=f"医师填写的申请表与病历记载不一致：{names}，请核对更正。", evidence=spans,
+        citations=cite(deps.catalog.rule_clauses("diagnosis_evidence")[:1], ["diagnosis_evidence"]),
+    )
+
+
+def deciding_citations(decision: str, reasons: list[str], checks: list[Check], case: Case, deps: Deps,
+                       renewal: bool) -> list[Citation]:
+    """Citations for every check that decides the recommendation (RULES.md §3)."""
+    by_id = {c.id: c for c in checks}
+    picked: list[Check] = []
+    if decision == "approve":
+        picked = [by_id["disease_scope"], by_id["diagnosis_evidence"]]
+        if province_differs(case.info):
+            picked.append(by_id["cross_region"])
+    else:
+        picked = [c for c in checks if c.reason_code in reasons and c.status != "pass"]
+    out: dict[str, Citation] = {}
+    for c in picked:
+        for cit in c.citations:
+            out.setdefault(cit.clause_id, cit)
+    if decision == "approve" and renewal:
+        for cit in Cite(deps.kb.clause)(deps.catalog.rule_clauses("renewal"), ["validity_renewal"]):
+            out.setdefault(cit.clause_id, cit)
+    return list(out.values())
+
+
+def review_case(case: Case, deps: Deps) -> Recommendation:
+    """Review one loaded case."""
+    t0 = time.perf_counter()
+    drafted = draft_case(case, deps.catalog, kb_version=deps.kb.version)
+    t_draft = time.perf_counter()
+    cite = Cite(deps.kb.clause)
+    checks = run_checks(case.info, drafted.analysis, drafted.assessment, deps.catalog, cite)
+    if drafted.form.disagreements:
+        checks.append(_form_check(drafted.form.disagreements, cite, deps))
+    decision, reasons = decide(checks)
+    renewal = duplicate_status(case.info, drafted.assessment, deps.catalog)[0] == "renewal"
+    citations = deciding_citations(decision, reasons, checks, case, deps, renewal)
+    flags = list(drafted.form.flags)
+    if "PROMPT_INJECTION_SUSPECTED" in flags:
+        for cit in cite(deps.catalog.rule_clauses("injection"), ["identity"]):
+            if cit.clause_id not in {c.clause_id for c in citations}:
+                citations.append(cit)
+    rationale = write_rationale(decision, reasons, checks, drafted.form, flags)
+    t_end = time.perf_counter()
+    prov = drafted.form.provenance.model_copy(update={
+        "backend": deps.backend_name,
+        "elapsed_ms": round((t_end - t0) * 1000, 2),
+        "timings": {"draft_ms": round((t_draft - t0) * 1000, 2), "checks_ms": round((t_end - t_draft) * 1000, 2)},
+    })
+    return Recommendation(
+        case_id=case.case_id, decision=decision, disease=drafted.form.disease,  # type: ignore[arg-type]
+        reason_codes=reasons, checks=checks, citations=citations, form=drafted.form,
+        rationale=rationale, flags=flags, submitted_at=case.info.submitted_at.isoformat(), provenance=prov,
+    )
+
+
+def error_recommendation(case_id: str, code: str, message: str, field: str | None, deps: Deps | None) -> Recommendation:
+    """The line a case that cannot be processed still produces."""
+    from agent.models import ErrorInfo
+
+    return Recommendation(
+        case_id=case_id, decision=None, error=ErrorInfo(code=code, message=message, field=field),
+        provenance=Provenance(tool_version=__version__, kb_version=deps.kb.version if deps else None,
+                              catalog_hash=deps.catalog.sha256[:16] if deps else None),
+    )

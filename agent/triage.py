@@ -1,0 +1,126 @@
+"""Task: a batch of case folders -> one Recommendation per case (a case that cannot be read
+yields an error line and the batch goes on), a ranked queue, and a summary."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from agent.config import Settings
+from agent.deps import Deps, build_deps
+from agent.errors import CertreviewError, InvalidInputError
+from agent.models import Recommendation
+
+QUEUE_GROUPS = (
+    ("approve", "可直接批准 Ready to approve"),
+    ("reject", "待确认不予认定 Reject to confirm"),
+    ("need_info", "需补充材料 Documents to request"),
+    ("error", "无法处理 Could not be processed"),
+)
+
+
+def case_folders(batch: Path) -> list[Path]:
+    """Case folders of a batch: sub-folders holding case.json (or records/), sorted by name."""
+    if not batch.is_dir():
+        raise InvalidInputError(f"not a folder: {batch}", "Pass a folder of case folders.")
+    if (batch / "case.json").exists():
+        return [batch]
+    folders = sorted(p for p in batch.iterdir() if p.is_dir() and ((p / "case.json").exists() or (p / "records").is_dir()))
+    if not folders:
+        raise InvalidInputError(f"no case folders in {batch}", "Each case is a folder with case.json and records/.")
+    return folders
+
+
+def process_one(folder: Path, deps: Deps) -> Recommendation:
+    """Review one folder, turning every failure into an error line (never raising)."""
+    from agent.records import load_case
+    from agent.review import error_recommendation, review_case
+
+    try:
+        return review_case(load_case(folder), deps)
+    except InvalidInputError as exc:
+        return error_recommendation(folder.name, "INVALID_INPUT", exc.message, exc.field, deps)
+    except CertreviewError as exc:
+        return error_recommendation(folder.name, "PROCESSING_ERROR", exc.message, None, deps)
+    except Exception as exc:  # isolate one case's defect from the batch; no record text in the message
+        return error_recommendation(folder.name, "INTERNAL_ERROR", f"{type(exc).__name__} while processing the case",
+                                    None, deps)
+
+
+_WORKER_DEPS: Deps | None = None
+
+
+def _init_worker(settings_json: str) -> None:
+    global _WORKER_DEPS
+    _WORKER_DEPS = build_deps(Settings.model_validate_json(settings_json))
+
+
+def _work(folder: str) -> tuple[str, float]:
+    assert _WORKER_DEPS is not None
+    t0 = time.perf_counter()
+    rec = process_one(Path(folder), _WORKER_DEPS)
+    return rec.model_dump_json(), (time.perf_counter() - t0) * 1000
+
+
+def run_batch(
+    folders: list[Path], deps: Deps, *, workers: int = 1, on_result: Callable[[Recommendation, float], None] | None = None
+) -> Iterator[tuple[Recommendation, float]]:
+    """Yield (recommendation, wall ms) per folder, in input order; ``workers`` > 1 uses processes."""
+    if workers <= 1 or len(folders) < 2:
+        for f in folders:
+            t0 = time.perf_counter()
+            rec = process_one(f, deps)
+            ms = (time.perf_counter() - t0) * 1000
+            if on_result:
+                on_result(rec, ms)
+            yield rec, ms
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                             initargs=(deps.settings.model_dump_json(),)) as pool:
+        for raw, ms in pool.map(_work, [str(f) for f in folders], chunksize=max(1, min(32, len(folders) // (workers * 8) or 1))):
+            rec = Recommendation.model_validate_json(raw)
+            if on_result:
+                on_result(rec, ms)
+            yield rec, ms
+
+
+def queue_key(rec: Recommendation) -> tuple[int, int, str, str]:
+    """Group by what to do next; flagged cases on top; oldest first."""
+    group = [g for g, _ in QUEUE_GROUPS].index(rec.decision or "error")
+    return group, 0 if rec.flags else 1, rec.submitted_at or "", rec.case_id
+
+
+def summarize(recs: list[Recommendation], times_ms: list[float], wall_s: float) -> dict[str, Any]:
+    """Counts, turnaround percentiles, throughput and a turnaround histogram."""
+    counts = Counter(r.decision or "error" for r in recs)
+    reasons = Counter(code for r in recs for code in r.reason_codes)
+    ts = sorted(times_ms)
+
+    def pct(p: float) -> float:
+        if not ts:
+            return 0.0
+        return round(ts[min(len(ts) - 1, int(round(p * (len(ts) - 1))))], 2)
+
+    edges = [25, 50, 100, 200, 500, 1000, 5000]
+    hist: dict[str, int] = {}
+    for t in ts:
+        label = next((f"≤{e}ms" for e in edges if t <= e), f">{edges[-1]}ms")
+        hist[label] = hist.get(label, 0) + 1
+    return {
+        "cases": len(recs),
+        "processed": len(recs) - counts.get("error", 0),
+        "errors": counts.get("error", 0),
+        "decisions": {k: counts.get(k, 0) for k in ("approve", "reject", "need_info")},
+        "flagged": sum(1 for r in recs if r.flags),
+        "reason_codes": dict(reasons.most_common()),
+        "turnaround_ms": {"p50": pct(0.5), "p95": pct(0.95), "max": round(max(ts), 2) if ts else 0.0,
+                          "mean": round(statistics.fmean(ts), 2) if ts else 0.0},
+        "cases_per_s": round(len(recs) / wall_s, 2) if wall_s > 0 else 0.0,
+        "wall_s": round(wall_s, 3),
+        "histogram": hist,
+    }

@@ -1,0 +1,107 @@
+"""Files a batch or a draft writes: JSON Lines, CSV, and HTML (jinja2) for people to read."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from agent import __version__
+from agent.models import ApplicationForm, Recommendation
+from agent.triage import QUEUE_GROUPS, queue_key
+
+FORM_ROWS = (
+    ("申请人姓名", "applicant_name"), ("身份证号", "applicant_id_number"), ("性别", "applicant_sex"),
+    ("出生日期", "applicant_birth_date"), ("参保险种", "insurance_scheme"), ("参保地", "insurance_region"),
+    ("参保状态", "insurance_status"), ("异地就医备案", "cross_region_filing"), ("申请医院", "hospital_name"),
+    ("申请日期", "application_date"), ("主要诊断", "primary_diagnosis"), ("ICD-10编码", "icd10"),
+    ("诊断依据", "diagnosis_basis"), ("确诊日期", "diagnosis_date"), ("治疗方式", "treatment_modalities"),
+    ("异地就医", "cross_region"),
+)
+CSV_COLUMNS = ("case_id", "decision", "disease", "reason_codes", "flags", "primary_diagnosis", "icd10",
+               "diagnosis_basis", "diagnosis_date", "treatment_modalities", "cross_region", "submitted_at", "error")
+
+
+def _env() -> Any:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+                       autoescape=select_autoescape(["html", "j2"]))
+
+
+def jsonl(recs: list[Recommendation], summary: dict[str, Any]) -> str:
+    """One Recommendation per line, then ``{"summary": …}``."""
+    lines = [r.model_dump_json() for r in recs]
+    lines.append(json.dumps({"summary": summary}, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(recs: list[Recommendation]) -> str:
+    """A spreadsheet row per case."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(CSV_COLUMNS)
+    for r in recs:
+        f = r.form.fields if r.form else {}
+
+        def v(name: str, f: Any = f) -> Any:
+            return f[name].value if name in f else ""
+
+        w.writerow([r.case_id, r.decision or "", r.disease or "", ";".join(r.reason_codes), ";".join(r.flags),
+                    v("primary_diagnosis") or "", v("icd10") or "", v("diagnosis_basis") or "",
+                    v("diagnosis_date") or "", ";".join(v("treatment_modalities") or []),
+                    v("cross_region") if f else "", r.submitted_at or "",
+                    f"{r.error.code}: {r.error.message}" if r.error else ""])
+    return buf.getvalue()
+
+
+def triage_html(recs: list[Recommendation], summary: dict[str, Any], kb_version: str | None) -> str:
+    """The reviewer's report: the queue grouped by next action, each case with checks, quotes, clauses."""
+    ordered = sorted(recs, key=queue_key)
+    groups = []
+    for key, title in QUEUE_GROUPS:
+        items = [r for r in ordered if (r.decision or "error") == key]
+        groups.append((key, title, items))
+    hist = list(summary.get("histogram", {}).items())
+    return str(_env().get_template("triage.html.j2").render(
+        recs=ordered, groups=groups, summary=summary, histogram=hist, hist_max=max([n for _, n in hist] or [1]),
+        version=__version__, kb_version=kb_version or "—",
+        generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+    ))
+
+
+def form_html(form: ApplicationForm) -> str:
+    """A printable 申请表 with the evidence as numbered footnotes."""
+    notes: list[dict[str, Any]] = []
+    index: dict[tuple[str, int], int] = {}
+    for _, key in FORM_ROWS:
+        for i, e in enumerate(form.fields[key].evidence):
+            notes.append(e.model_dump())
+            index[(key, i)] = len(notes)
+
+    def display(v: Any) -> str:
+        if v is None or v == []:
+            return "—"
+        if isinstance(v, bool):
+            return "是" if v else "否"
+        if isinstance(v, list):
+            return "、".join(map(str, v))
+        return str(v)
+
+    return str(_env().get_template("form.html.j2").render(
+        form=form, rows=FORM_ROWS, notes=notes, display=display,
+        note_index=lambda key, i: index[(key, i)], version=__version__,
+    ))
+
+
+def write_batch(out: Path, recs: list[Recommendation], summary: dict[str, Any], kb_version: str | None) -> dict[str, Path]:
+    """Write results.jsonl, results.csv and report.html under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"jsonl": out / "results.jsonl", "csv": out / "results.csv", "html": out / "report.html"}
+    paths["jsonl"].write_text(jsonl(recs, summary), encoding="utf-8")
+    paths["csv"].write_text(csv_text(recs), encoding="utf-8-sig")  # BOM: Excel opens UTF-8 CSV correctly
+    paths["html"].write_text(triage_html(recs, summary, kb_version), encoding="utf-8")
+    return paths
