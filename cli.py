@@ -286,6 +286,91 @@ def triage(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+@app.command("eval")
+def eval_cmd(
+    dataset: Annotated[Path | None, typer.Argument(help="Dataset: case folders with gold.json.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a Markdown report listing every wrong case.")] = None,
+    backend: BackendOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes.")] = 1,
+    min_decision_accuracy: Annotated[float | None, typer.Option(help="Gate: fail below this decision accuracy.")] = None,
+    max_false_approve: Annotated[int | None, typer.Option(help="Gate: fail above this many false approves.")] = None,
+    min_field_accuracy: Annotated[float | None, typer.Option(help="Gate: fail when any form field is below this.")] = None,
+    min_citation_coverage: Annotated[float | None, typer.Option(help="Gate: fail below this citation coverage.")] = None,
+    max_p95_ms: Annotated[float | None, typer.Option(help="Gate: fail when p95 turnaround exceeds this (ms).")] = None,
+    min_grounding: Annotated[float | None, typer.Option(help="Gate: fail below this grounding share.")] = None,
+    min_reason_recall: Annotated[float | None, typer.Option(help="Gate: fail below this reason recall.")] = None,
+    kb_queries: Annotated[Path | None, typer.Option("--kb-queries", help="Score retrieval on this YAML query set.")] = None,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="k of recall@k for --kb-queries.")] = 5,
+    min_recall: Annotated[float | None, typer.Option(help="Gate for --kb-queries: hybrid recall@k.")] = None,
+    min_mrr: Annotated[float | None, typer.Option(help="Gate for --kb-queries: hybrid MRR.")] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None, typer.Option("--compare", help="OLD.json NEW.json: print the delta of every metric.")
+    ] = None,
+) -> None:
+    """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
+    (RULES.md §4), with gates for CI: any failed gate exits 1 and is named."""
+    from agent.errors import InvalidInputError
+    from agent.report import err, out
+
+    if compare:
+        from eval.harness import compare as compare_metrics
+
+        try:
+            old, new = (json.loads(p.read_text(encoding="utf-8")) for p in compare)
+        except (OSError, ValueError) as exc:
+            raise InvalidInputError(f"cannot read metrics to compare: {exc}", "Pass two files from `eval --json`.") from None
+        rows = compare_metrics(old, new)
+        if as_json:
+            _echo_json([{"metric": m, "old": o, "new": n, "delta": d} for m, o, n, d in rows])
+        else:
+            from agent.report import render_compare
+
+            render_compare(rows)
+        return
+    failed: list[str] = []
+    result: dict[str, Any] = {}
+    if kb_queries:
+        from eval.retrieval import load_queries, score_retrieval
+
+        deps = _deps(backend)
+        retrieval = score_retrieval(deps.kb, load_queries(kb_queries), k=k)
+        result["retrieval"] = retrieval
+        hyb = retrieval["modes"]["hybrid"]
+        if min_recall is not None and hyb["recall_at_k"] < min_recall:
+            failed.append(f"--min-recall {min_recall}: measured hybrid recall@{k} = {hyb['recall_at_k']}")
+        if min_mrr is not None and hyb["mrr"] < min_mrr:
+            failed.append(f"--min-mrr {min_mrr}: measured hybrid MRR = {hyb['mrr']}")
+    if dataset is not None:
+        from eval.harness import check_gates, markdown_report, run_eval
+
+        deps = _deps(backend)
+        res = run_eval(dataset, deps, workers=workers)
+        gates = {"min_decision_accuracy": min_decision_accuracy, "max_false_approve": max_false_approve,
+                 "min_field_accuracy": min_field_accuracy, "min_citation_coverage": min_citation_coverage,
+                 "max_p95_ms": max_p95_ms, "min_grounding": min_grounding, "min_reason_recall": min_reason_recall}
+        failed += check_gates(res.metrics, gates)
+        result["metrics"] = res.metrics
+        if report:
+            report.write_text(markdown_report(res, failed), encoding="utf-8")
+    if dataset is None and kb_queries is None:
+        raise InvalidInputError("nothing to evaluate", "Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")
+    result["failed_gates"] = failed
+    if as_json:
+        _echo_json(result)
+    else:
+        from agent.report import render_eval
+
+        render_eval(result)
+    for f in failed:
+        err.print(f"[bold red]gate failed:[/bold red] {f}")
+    if failed:
+        raise typer.Exit(1)
+    out.print("[green]all gates passed[/green]" if any(v is not None for v in (
+        min_decision_accuracy, max_false_approve, min_field_accuracy, min_citation_coverage, max_p95_ms,
+        min_grounding, min_reason_recall, min_recall, min_mrr)) else "")
+
+
 audit_app = typer.Typer(help="The append-only audit log of recommendations.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

@@ -46,9 +46,9 @@ def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
         raise DocumentError(name, "empty file", "Export the document again; the file has no content.")
     try:
         reader = PdfReader(str(path))
-    except (PdfReadError, ValueError, OSError, KeyError, TypeError) as exc:
+    except (PdfReadError, ValueError, OSError, KeyError, TypeError):
         raise DocumentError(
-            name, f"corrupt PDF ({type(exc).__name__})", "Re-export or re-scan the document; it cannot be opened."
+            name, "corrupt PDF (cannot be opened)", "Re-export or re-scan the document; it cannot be opened."
         ) from None
     if reader.is_encrypted:
         try:
@@ -63,9 +63,9 @@ def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
     try:
         for page in reader.pages:
             pages.append((page.extract_text() or "").splitlines())
-    except Exception as exc:  # pypdf surfaces many low-level errors on damaged streams
+    except Exception:  # pypdf surfaces many low-level errors on damaged streams
         raise DocumentError(
-            name, f"corrupt PDF ({type(exc).__name__})", "Re-export the document; its pages cannot be read."
+            name, "corrupt PDF (pages cannot be read)", "Re-export the document; its pages cannot be read."
         ) from None
     cleaned = _drop_headers_footers(pages)
     text, starts = _join_pages(cleaned)

@@ -199,3 +199,43 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
               f"p50 {ta['p50']} ms, p95 {ta['p95']} ms, {summary['cases_per_s']} cases/s")
     for k, p in (paths or {}).items():
         out.print(f"wrote {k}: {p}")
+
+
+def render_eval(result: dict[str, Any]) -> None:
+    """Eval metrics (and retrieval figures) as tables."""
+    m = result.get("metrics")
+    if m:
+        t = Table("metric", "value", header_style="bold", title=f"eval · {m['cases']} cases · {m['backend']}")
+        for key in ("decision_accuracy", "macro_f1", "false_approve", "false_reject", "errors", "reason_recall",
+                    "citation_coverage", "grounding", "cases_per_s"):
+            t.add_row(key, str(m[key]))
+        ta = m["turnaround_ms"]
+        t.add_row("turnaround p50/p95/max ms", f"{ta['p50']} / {ta['p95']} / {ta['max']}")
+        for f, v in m["field_accuracy"].items():
+            t.add_row(f"field · {f}", str(v))
+        out.print(t)
+        c = Table("gold \\ pred", "approve", "reject", "need_info", "error", header_style="bold", title="confusion")
+        for g, row in m["confusion"].items():
+            c.add_row(g, *(str(row[k]) for k in ("approve", "reject", "need_info", "error")))
+        out.print(c)
+    r = result.get("retrieval")
+    if r:
+        t = Table("mode", f"recall@{r['k']}", "MRR", "p50 ms", "p95 ms", header_style="bold",
+                  title=f"retrieval · {r['queries']} queries")
+        for mode, v in r["modes"].items():
+            t.add_row(mode, str(v["recall_at_k"]), str(v["mrr"]), str(v["p50_ms"]), str(v["p95_ms"]))
+        out.print(t)
+        topics = sorted({tp for v in r["modes"].values() for tp in v["recall_by_topic"]})
+        bt = Table("topic", *r["modes"].keys(), header_style="bold", title=f"recall@{r['k']} by topic")
+        for tp in topics:
+            bt.add_row(tp, *(str(v["recall_by_topic"].get(tp, "—")) for v in r["modes"].values()))
+        out.print(bt)
+
+
+def render_compare(rows: list[tuple[str, float, float, float]]) -> None:
+    """Deltas between two eval runs."""
+    t = Table("metric", "old", "new", "delta", header_style="bold")
+    for m, o, n, d in rows:
+        style = "" if d == 0 else "green" if d > 0 else "red"
+        t.add_row(m, f"{o:g}", f"{n:g}", f"[{style}]{d:+g}[/{style}]" if style else "0")
+    out.print(t)

@@ -161,6 +161,9 @@ class KBIndex:
 
     def search(self, query: str, *, k: int = 5, topic: str | None = None, mode: Mode = "hybrid") -> list[SearchHit]:
         """Top ``k`` clauses for ``query``; ``topic`` restricts to clauses tagged with it."""
+        from agent.kb.expand import expand_query
+
+        query = expand_query(query)
         pool = max(50, k * 5)
         rankings: list[list[str]] = []
         if mode in ("hybrid", "bm25"):

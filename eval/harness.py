@@ -1,0 +1,151 @@
+"""Run triage on a dataset of case folders with gold.json and score it; gates; Markdown report."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.deps import Deps
+from agent.errors import DocumentError, InvalidInputError
+from agent.triage import case_folders, run_batch
+from eval.metrics import CaseScore, aggregate, score_case
+
+GATES = {
+    "min_decision_accuracy": ("decision_accuracy", ">="),
+    "max_false_approve": ("false_approve", "<="),
+    "min_field_accuracy": ("field_accuracy_min", ">="),
+    "min_citation_coverage": ("citation_coverage", ">="),
+    "max_p95_ms": ("turnaround_ms.p95", "<="),
+    "min_grounding": ("grounding", ">="),
+    "min_reason_recall": ("reason_recall", ">="),
+}
+
+
+@dataclass
+class EvalResult:
+    """Metrics plus the per-case scores behind them."""
+
+    metrics: dict[str, Any]
+    scores: list[CaseScore]
+
+
+def _doc_reader(folder: Path) -> Any:
+    from agent.records import read_record
+
+    cache: dict[str, str | None] = {}
+
+    def text(name: str) -> str | None:
+        if name not in cache:
+            try:
+                cache[name] = read_record(folder / name, name).text
+            except (DocumentError, OSError):
+                cache[name] = None
+        return cache[name]
+
+    return text
+
+
+def run_eval(dataset: Path, deps: Deps, *, workers: int = 1) -> EvalResult:
+    """Triage every case of ``dataset`` that has a gold.json, and score it."""
+    folders = [f for f in case_folders(dataset) if (f / "gold.json").exists()]
+    if not folders:
+        raise InvalidInputError(f"no case folders with gold.json in {dataset}", "An eval dataset needs gold.json per case.")
+    t0 = time.perf_counter()
+    results = list(run_batch(folders, deps, workers=workers))
+    wall = time.perf_counter() - t0
+    scores = []
+    for folder, (rec, _) in zip(folders, results, strict=True):
+        gold = json.loads((folder / "gold.json").read_text(encoding="utf-8"))
+        scores.append(score_case(gold, rec, _doc_reader(folder)))
+    metrics = aggregate(scores, [ms for _, ms in results], wall)
+    metrics["dataset"] = str(dataset)
+    metrics["backend"] = deps.backend_name
+    metrics["kb_version"] = deps.kb.version
+    return EvalResult(metrics, scores)
+
+
+def _get(metrics: dict[str, Any], dotted: str) -> float:
+    cur: Any = metrics
+    for part in dotted.split("."):
+        cur = cur[part]
+    return float(cur)
+
+
+def check_gates(metrics: dict[str, Any], gates: dict[str, float | None]) -> list[str]:
+    """Failed gates, each named with the measured value."""
+    failed = []
+    for name, limit in gates.items():
+        if limit is None:
+            continue
+        key, op = GATES[name]
+        value = _get(metrics, key)
+        ok = value >= limit if op == ">=" else value <= limit
+        if not ok:
+            failed.append(f"--{name.replace('_', '-')} {limit}: measured {key} = {value}")
+    return failed
+
+
+def deciding_check(rec: Any) -> str:
+    """The first check that decided the prediction (for the report)."""
+    for c in rec.checks:
+        if c.reason_code in rec.reason_codes and c.status != "pass":
+            return f"{c.id}: {c.detail}"
+    return "all checks pass" if rec.decision == "approve" else (rec.error.message if rec.error else "")
+
+
+def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
+    """The report: summary, confusion matrix, per-field accuracy, every wrong case."""
+    m = res.metrics
+    lines = [f"# certreview eval — {m['dataset']}", "",
+             f"Backend `{m['backend']}`, knowledge base `{m['kb_version']}`, {m['cases']} cases.", "",
+             "| metric | value |", "|---|---|"]
+    for key in ("decision_accuracy", "macro_f1", "false_approve", "false_reject", "errors", "reason_recall",
+                "field_accuracy_min", "citation_coverage", "grounding", "cases_per_s"):
+        lines.append(f"| {key} | {m[key]} |")
+    ta = m["turnaround_ms"]
+    lines += [f"| turnaround p50 / p95 / max (ms) | {ta['p50']} / {ta['p95']} / {ta['max']} |", "",
+              "## Confusion matrix (rows gold, columns predicted)", "",
+              "| gold \\ pred | approve | reject | need_info | error |", "|---|---|---|---|---|"]
+    for g, row in m["confusion"].items():
+        lines.append(f"| {g} | {row['approve']} | {row['reject']} | {row['need_info']} | {row['error']} |")
+    lines += ["", "## Field accuracy", "", "| field | accuracy |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in m["field_accuracy"].items()]
+    lines += ["", "## Gates", ""]
+    lines += [f"- FAILED {g}" for g in failed_gates] or ["- all gates passed"]
+    wrong = [s for s in res.scores if not s.correct or not all(s.field_ok.values()) or s.ungrounded]
+    lines += ["", f"## Cases with a wrong decision, field or quote ({len(wrong)})", ""]
+    for s in wrong:
+        p = s.pred
+        lines.append(f"### {s.case_id}")
+        lines.append(f"- expected **{s.gold['decision']}** {s.gold.get('reason_codes')} — predicted "
+                     f"**{p.decision}** {p.reason_codes}")
+        lines.append(f"- deciding check: {deciding_check(p)}")
+        for name, ok in s.field_ok.items():
+            if not ok:
+                got = p.form.fields[name].value if p.form and name in p.form.fields else None
+                lines.append(f"- field `{name}`: expected `{s.gold['form'][name]}`, got `{got}`")
+        for u in s.ungrounded[:5]:
+            lines.append(f"- ungrounded quote {u}")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, float, float, float]]:
+    """(metric, old, new, delta) for every numeric metric present in both."""
+    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, float]:
+        out: dict[str, float] = {}
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, bool):
+                continue
+            if isinstance(v, (int, float)):
+                out[key] = float(v)
+            elif isinstance(v, dict):
+                out.update(flat(v, key + "."))
+        return out
+
+    fo, fn = flat(old.get("metrics", old)), flat(new.get("metrics", new))
+    return [(k, fo[k], fn[k], round(fn[k] - fo[k], 4)) for k in fo if k in fn]
