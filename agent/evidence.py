@@ -195,8 +195,8 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
         a.status = "met"
         a.basis = "pathology" if path_pos else "cytology" if cyto_pos else "clinical"
         basis_docs = path_pos or cyto_pos or clinical
-        a.evidence_spans = [m.view.span(m.start, m.end) for m in mal
-                            if m.view in basis_docs and m.certainty == "confirmed" and an.relevant(m)][:3]
+        a.evidence_spans = [m.view.span(*diagnosis_item(m.view, m.start)) for m in mal
+                            if m.view in basis_docs and m.certainty == "confirmed" and an.relevant(m)][:2]
         _finish_dates(a, an, path_pos + cyto_pos + clinical, basis_docs)
     else:
         confirmed_any = [m for m in mal if m.certainty == "confirmed"]

@@ -223,6 +223,9 @@ class Recommendation(_Model):
     form: ApplicationForm | None = None
     rationale: str = ""
     flags: list[str] = Field(default_factory=list)
+    flag_evidence: dict[str, list[Span]] = Field(
+        default_factory=dict, description="Quotes behind each flag (e.g. the injected instruction)."
+    )
     error: ErrorInfo | None = None
     submitted_at: str | None = None
     provenance: Provenance

@@ -65,6 +65,7 @@ def review_case(case: Case, deps: Deps) -> Recommendation:
             if cit.clause_id not in {c.clause_id for c in citations}:
                 citations.append(cit)
     rationale = write_rationale(decision, reasons, checks, drafted.form, flags)
+    flag_evidence = {"PROMPT_INJECTION_SUSPECTED": drafted.analysis.injections} if drafted.analysis.injections else {}
     t_end = time.perf_counter()
     prov = drafted.form.provenance.model_copy(update={
         "backend": deps.backend_name,
@@ -74,7 +75,7 @@ def review_case(case: Case, deps: Deps) -> Recommendation:
     return Recommendation(
         case_id=case.case_id, decision=decision, disease=drafted.form.disease,  # type: ignore[arg-type]
         reason_codes=reasons, checks=checks, citations=citations, form=drafted.form,
-        rationale=rationale, flags=flags, submitted_at=case.info.submitted_at.isoformat(), provenance=prov,
+        rationale=rationale, flags=flags, flag_evidence=flag_evidence, submitted_at=case.info.submitted_at.isoformat(), provenance=prov,
     )
 
 

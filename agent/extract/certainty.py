@@ -19,6 +19,7 @@ _NEG_BEFORE = re.compile(
     r"[^，,。；;]{0,16}$"
     r"|(?<![\u4e00-\u9fa5])(无|非)[^，,。；;\u4e00-\u9fa5]{0,1}$|(无|非)(恶性|肿瘤|癌)?$"
 )
+_TRAILING_HEDGE = re.compile(r"^[^，,。；;\n]{0,8}[，,]\s*(待病理|待排|待除外|待确诊|待查|不除外|性质待定|待进一步)")
 _NEG_AFTER = re.compile(r"^[^，,。；;]{0,6}(阴性|\(-\)|（-）|已排除|可排除|可能性小|可能性不大|不考虑)")
 _NOT_NEG = re.compile(r"(不除外|不能除外|待除外|除外不能|无法除外)[^，,。；;]{0,10}$")
 _FAMILY = re.compile(
@@ -41,6 +42,8 @@ def certainty(view: DocView, start: int, end: int) -> Certainty:
     ss, se = view.clause_bounds(start, end)
     # hedges in the comma-clause, or a trailing question mark right after the term
     if _HEDGE.search(view.half[cs:ce]) or re.match(r"^[^，,。；;]{0,12}[?？]", view.half[end:se]):
+        return "uncertain"
+    if _TRAILING_HEDGE.match(view.half[end:se]):  # 胃窦癌，待病理证实
         return "uncertain"
     return "confirmed"
 

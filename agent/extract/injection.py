@@ -33,8 +33,8 @@ def find_injections(view: DocView) -> tuple[list[Span], bool]:
         if _INJECTION.search(m.group(1)) or re.search(r"approve|批准|通过|认定", m.group(1), re.I):
             spans.append((m.start(), m.end()))
     for m in _INJECTION.finditer(view.half):
-        s, e = view.clause_bounds(m.start(), m.end())
-        s, e = _strip(text, s, e)
+        # the whole line: text written beside an instruction to the reviewer is not evidence either
+        s, e = _strip(text, *view.line_bounds(m.start()))
         if not any(a <= s < b for a, b in spans):
             spans.append((s, e))
     view.injection_spans = sorted(spans)
