@@ -9,13 +9,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from agent.config import Settings
 
 EXIT_PARTIAL = 5  # some inputs were skipped or failed; the rest was processed
 
+
+class _Group(TyperGroup):
+    """Turns user-fixable errors into a message, a hint and an exit code (never a traceback)."""
+
+    def invoke(self, ctx: Any) -> Any:  # click.Context; typer vendors its own click
+        from agent.errors import CertreviewError
+
+        try:
+            return super().invoke(ctx)
+        except CertreviewError as exc:
+            from agent.report import render_error
+
+            render_error(exc)
+            ctx.exit(exc.exit_code)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="certreview",
     help=(
         "Draft and review certifications of outpatient special and chronic diseases (门特/门慢), "
@@ -126,7 +144,7 @@ def kb_search(
     if mode not in ("hybrid", "bm25", "dense"):
         raise InvalidInputError(f"unknown mode {mode!r}", "Use hybrid, bm25 or dense.")
     kb = _open_kb()
-    hits = kb.search(query, k=k, topic=topic, mode=mode)  # type: ignore[arg-type]
+    hits = kb.search(query, k=k, topic=topic, mode=mode)
     if as_json:
         _echo_json([h.model_dump(exclude={"page"}) | {"page": h.page} for h in hits])
     else:
@@ -158,8 +176,11 @@ def _deps(backend: str | None = None) -> Any:
     if backend:
         settings = settings.model_copy(update={"backend": backend})
     with kb_progress() as progress:
-        deps = build_deps(settings, progress=progress,
-                          on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"))
+        deps = build_deps(
+            settings,
+            progress=progress,
+            on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"),
+        )
     if settings.backend != "offline":
         from agent.llm.backend import make_backend
 
@@ -168,7 +189,8 @@ def _deps(backend: str | None = None) -> Any:
 
 
 BackendOpt = Annotated[
-    str | None, typer.Option("--backend", help="offline (default, deterministic) or openai (any OpenAI-compatible endpoint).")
+    str | None,
+    typer.Option("--backend", help="offline (default, deterministic) or openai (any OpenAI-compatible endpoint)."),
 ]
 
 
@@ -177,7 +199,9 @@ def draft(
     case_dir: Annotated[Path, typer.Argument(help="A case folder: case.json + records/.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the form as JSON (CASES.md shape).")] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON form to this file.")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Write a printable 申请表 with evidence footnotes.")] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write a printable 申请表 with evidence footnotes.")
+    ] = None,
     backend: BackendOpt = None,
 ) -> None:
     """Fill the 门特 application form from the records: every field with the quote and document
@@ -239,8 +263,12 @@ def review(
 @app.command("triage")
 def triage(
     batch_dir: Annotated[Path, typer.Argument(help="A folder of case folders.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON Lines: one Recommendation per case, then a summary.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Write results.jsonl, results.csv and report.html here.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON Lines: one Recommendation per case, then a summary.")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write results.jsonl, results.csv and report.html here.")
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes.")] = 1,
     backend: BackendOpt = None,
     audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Append results to the audit log.")] = True,
@@ -260,8 +288,15 @@ def triage(
     deps = _deps(backend)
     recs, times = [], []
     t0 = time.perf_counter()
-    bar = Progress(TextColumn("审核 triage"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=err, transient=True, disable=not err.is_terminal)
+    bar = Progress(
+        TextColumn("审核 triage"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
     with bar:
         task = bar.add_task("triage", total=len(folders))
         for rec, ms in run_batch(folders, deps, workers=workers):
@@ -290,17 +325,27 @@ def triage(
 def eval_cmd(
     dataset: Annotated[Path | None, typer.Argument(help="Dataset: case folders with gold.json.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Write a Markdown report listing every wrong case.")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write a Markdown report listing every wrong case.")
+    ] = None,
     backend: BackendOpt = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes.")] = 1,
-    min_decision_accuracy: Annotated[float | None, typer.Option(help="Gate: fail below this decision accuracy.")] = None,
+    min_decision_accuracy: Annotated[
+        float | None, typer.Option(help="Gate: fail below this decision accuracy.")
+    ] = None,
     max_false_approve: Annotated[int | None, typer.Option(help="Gate: fail above this many false approves.")] = None,
-    min_field_accuracy: Annotated[float | None, typer.Option(help="Gate: fail when any form field is below this.")] = None,
-    min_citation_coverage: Annotated[float | None, typer.Option(help="Gate: fail below this citation coverage.")] = None,
+    min_field_accuracy: Annotated[
+        float | None, typer.Option(help="Gate: fail when any form field is below this.")
+    ] = None,
+    min_citation_coverage: Annotated[
+        float | None, typer.Option(help="Gate: fail below this citation coverage.")
+    ] = None,
     max_p95_ms: Annotated[float | None, typer.Option(help="Gate: fail when p95 turnaround exceeds this (ms).")] = None,
     min_grounding: Annotated[float | None, typer.Option(help="Gate: fail below this grounding share.")] = None,
     min_reason_recall: Annotated[float | None, typer.Option(help="Gate: fail below this reason recall.")] = None,
-    kb_queries: Annotated[Path | None, typer.Option("--kb-queries", help="Score retrieval on this YAML query set.")] = None,
+    kb_queries: Annotated[
+        Path | None, typer.Option("--kb-queries", help="Score retrieval on this YAML query set.")
+    ] = None,
     k: Annotated[int, typer.Option("-k", min=1, max=50, help="k of recall@k for --kb-queries.")] = 5,
     min_recall: Annotated[float | None, typer.Option(help="Gate for --kb-queries: hybrid recall@k.")] = None,
     min_mrr: Annotated[float | None, typer.Option(help="Gate for --kb-queries: hybrid MRR.")] = None,
@@ -311,7 +356,7 @@ def eval_cmd(
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (RULES.md §4), with gates for CI: any failed gate exits 1 and is named."""
     from agent.errors import InvalidInputError
-    from agent.report import err, out
+    from agent.report import err
 
     if compare:
         from eval.harness import compare as compare_metrics
@@ -319,7 +364,9 @@ def eval_cmd(
         try:
             old, new = (json.loads(p.read_text(encoding="utf-8")) for p in compare)
         except (OSError, ValueError) as exc:
-            raise InvalidInputError(f"cannot read metrics to compare: {exc}", "Pass two files from `eval --json`.") from None
+            raise InvalidInputError(
+                f"cannot read metrics to compare: {exc}", "Pass two files from `eval --json`."
+            ) from None
         rows = compare_metrics(old, new)
         if as_json:
             _echo_json([{"metric": m, "old": o, "new": n, "delta": d} for m, o, n, d in rows])
@@ -346,9 +393,15 @@ def eval_cmd(
 
         deps = _deps(backend)
         res = run_eval(dataset, deps, workers=workers)
-        gates = {"min_decision_accuracy": min_decision_accuracy, "max_false_approve": max_false_approve,
-                 "min_field_accuracy": min_field_accuracy, "min_citation_coverage": min_citation_coverage,
-                 "max_p95_ms": max_p95_ms, "min_grounding": min_grounding, "min_reason_recall": min_reason_recall}
+        gates = {
+            "min_decision_accuracy": min_decision_accuracy,
+            "max_false_approve": max_false_approve,
+            "min_field_accuracy": min_field_accuracy,
+            "min_citation_coverage": min_citation_coverage,
+            "max_p95_ms": max_p95_ms,
+            "min_grounding": min_grounding,
+            "min_reason_recall": min_reason_recall,
+        }
         failed += check_gates(res.metrics, gates)
         result["metrics"] = res.metrics
         if report:
@@ -366,9 +419,21 @@ def eval_cmd(
         err.print(f"[bold red]gate failed:[/bold red] {f}")
     if failed:
         raise typer.Exit(1)
-    out.print("[green]all gates passed[/green]" if any(v is not None for v in (
-        min_decision_accuracy, max_false_approve, min_field_accuracy, min_citation_coverage, max_p95_ms,
-        min_grounding, min_reason_recall, min_recall, min_mrr)) else "")
+    if any(
+        v is not None
+        for v in (
+            min_decision_accuracy,
+            max_false_approve,
+            min_field_accuracy,
+            min_citation_coverage,
+            max_p95_ms,
+            min_grounding,
+            min_reason_recall,
+            min_recall,
+            min_mrr,
+        )
+    ):
+        err.print("[green]all gates passed[/green]")
 
 
 audit_app = typer.Typer(help="The append-only audit log of recommendations.", no_args_is_help=True)
@@ -396,7 +461,11 @@ def _open_kb() -> Any:
     from agent.report import kb_progress, note
 
     with kb_progress() as progress:
-        return open_kb(_settings(), progress, on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"))
+        return open_kb(
+            _settings(),
+            progress,
+            on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"),
+        )
 
 
 def main() -> None:

@@ -33,9 +33,7 @@ class CaseAnalysis:
             self.injections += spans
             if title_hit:
                 self.injection_titles.append(v.name)
-        self.identities: dict[str, Identity] = {
-            v.name: document_identity(v, case.info.applicant) for v in self.views
-        }
+        self.identities: dict[str, Identity] = {v.name: document_identity(v, case.info.applicant) for v in self.views}
         # a record about someone else is evidence of nothing for this applicant
         self.own = [v for v in self.views if not self.identities[v.name].problems]
 

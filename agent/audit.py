@@ -56,9 +56,10 @@ def append(log: Path, recs: list[Recommendation], *, actor: str = "certreview") 
                     "result_sha256": hashlib.sha256(rec.model_dump_json().encode("utf-8")).hexdigest(),
                     "prev": prev,
                 }
-                entry["hash"] = _digest(entry)
+                digest = _digest(entry)
+                entry["hash"] = digest
                 fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
-                prev, seq = entry["hash"], seq + 1
+                prev, seq = digest, seq + 1
             fh.flush()
             # the head file pins the chain's end, so a truncated log is detected too
             _head(log).write_text(json.dumps({"seq": seq, "hash": prev}), encoding="utf-8")
@@ -94,7 +95,9 @@ def verify(log: Path) -> VerifyResult:
             problems.append(f"line {lineno}: not valid JSON")
             break
         if entry.get("seq") != n:
-            problems.append(f"line {lineno}: sequence {entry.get('seq')} where {n} was expected (entry removed or reordered)")
+            problems.append(
+                f"line {lineno}: sequence {entry.get('seq')} where {n} was expected (entry removed or reordered)"
+            )
             break
         if entry.get("prev") != prev:
             problems.append(f"line {lineno}: does not follow the previous entry (entry removed or reordered)")
@@ -107,5 +110,7 @@ def verify(log: Path) -> VerifyResult:
     if not problems and head.exists():
         pinned = json.loads(head.read_text(encoding="utf-8"))
         if pinned.get("hash") != prev or pinned.get("seq") != n:
-            problems.append(f"the log ends at entry {n} but {pinned.get('seq')} were written (entries removed at the end)")
+            problems.append(
+                f"the log ends at entry {n} but {pinned.get('seq')} were written (entries removed at the end)"
+            )
     return VerifyResult(n, problems)

@@ -126,7 +126,9 @@ def _load(path: str, mtime: float) -> Catalog:
         data = yaml.safe_load(raw)
         cat = Catalog.model_validate(data)
     except (yaml.YAMLError, ValueError) as exc:
-        raise CertreviewError(f"catalogue {path} is invalid: {exc}", "Fix the YAML; see knowledge_base/catalog.yaml.") from None
+        raise CertreviewError(
+            f"catalogue {path} is invalid: {exc}", "Fix the YAML; see knowledge_base/catalog.yaml."
+        ) from None
     cat.sha256 = hashlib.sha256(raw).hexdigest()
     return cat
 

@@ -11,7 +11,7 @@ from agent.catalog import Catalog
 from agent.evidence import Assessment
 from agent.extract.dates import add_months
 from agent.kb.topics import CHECK_TOPICS
-from agent.models import CaseInfo, Check, Citation, Clause, Span
+from agent.models import CaseInfo, Check, Citation, Clause, Decision, Span
 
 ClauseLookup = Callable[[str], "Clause | None"]
 
@@ -44,9 +44,18 @@ class Cite:
         return out
 
 
-def _check(cid: str, status: str, code: str | None, detail: str, evidence: list[Span], citations: list[Citation]) -> Check:
-    return Check(id=cid, name=CHECK_NAMES.get(cid, cid), status=status,  # type: ignore[arg-type]
-                 reason_code=code, detail=detail, evidence=evidence, citations=citations)
+def _check(
+    cid: str, status: str, code: str | None, detail: str, evidence: list[Span], citations: list[Citation]
+) -> Check:
+    return Check(
+        id=cid,
+        name=CHECK_NAMES.get(cid, cid),
+        status=status,  # type: ignore[arg-type]
+        reason_code=code,
+        detail=detail,
+        evidence=evidence,
+        citations=citations,
+    )
 
 
 def run_checks(info: CaseInfo, an: CaseAnalysis, a: Assessment, catalog: Catalog, cite: Cite) -> list[Check]:
@@ -75,8 +84,14 @@ def check_insurance(info: CaseInfo, catalog: Catalog, cite: Cite) -> Check:
     cites = cite(_rule(catalog, "insurance_status"), CHECK_TOPICS["insurance_status"])
     if status in active:
         return _check("insurance_status", "pass", None, f"申请日参保状态为“{status}”。", [], cites)
-    return _check("insurance_status", "fail", "INSURANCE_INACTIVE",
-                  f"申请日参保状态为“{status}”，不属于正常参保，不予受理。", [], cites)
+    return _check(
+        "insurance_status",
+        "fail",
+        "INSURANCE_INACTIVE",
+        f"申请日参保状态为“{status}”，不属于正常参保，不予受理。",
+        [],
+        cites,
+    )
 
 
 def check_designated(info: CaseInfo, catalog: Catalog, cite: Cite) -> Check:
@@ -84,8 +99,14 @@ def check_designated(info: CaseInfo, catalog: Catalog, cite: Cite) -> Check:
     cites = cite(_rule(catalog, "designated_hospital"), CHECK_TOPICS["designated_hospital"])
     if info.hospital.designated:
         return _check("designated_hospital", "pass", None, f"{info.hospital.name}为定点医疗机构。", [], cites)
-    return _check("designated_hospital", "fail", "HOSPITAL_NOT_DESIGNATED",
-                  f"{info.hospital.name}不是定点医疗机构，其认定申请不予受理。", [], cites)
+    return _check(
+        "designated_hospital",
+        "fail",
+        "HOSPITAL_NOT_DESIGNATED",
+        f"{info.hospital.name}不是定点医疗机构，其认定申请不予受理。",
+        [],
+        cites,
+    )
 
 
 def check_scope(info: CaseInfo, a: Assessment, catalog: Catalog, cite: Cite) -> Check:
@@ -95,8 +116,9 @@ def check_scope(info: CaseInfo, a: Assessment, catalog: Catalog, cite: Cite) -> 
     ev = a.primary_spans + [s for s in a.icd_spans if s not in a.primary_spans]
     if a.scope == "pass":
         name = a.disease.name if a.disease else ""
-        return _check("disease_scope", "pass", None,
-                      f"主要诊断“{a.primary_name}”（{a.icd10}）属于{name}的认定范围。", ev, cites)
+        return _check(
+            "disease_scope", "pass", None, f"主要诊断“{a.primary_name}”（{a.icd10}）属于{name}的认定范围。", ev, cites
+        )
     if a.scope == "not_covered":
         return _check("disease_scope", "fail", "DISEASE_NOT_COVERED", a.scope_detail + "。", ev, cites)
     return _check("disease_scope", "unknown", "DIAGNOSIS_MISSING", a.scope_detail + "，需补充。", [], cites)
@@ -109,11 +131,23 @@ def check_evidence(a: Assessment, catalog: Catalog, cite: Cite) -> Check:
     basis_cn = {"pathology": "病理报告", "cytology": "细胞学报告", "clinical": "临床诊断依据"}.get(a.basis, "")
     if a.status == "met":
         date = f"（{a.basis_date.isoformat()}）" if a.basis_date else ""
-        return _check("diagnosis_evidence", "pass", a.evidence_code,
-                      f"认定依据齐全：{basis_cn}{date}符合认定标准。", a.evidence_spans + a.basis_spans, cites)
+        return _check(
+            "diagnosis_evidence",
+            "pass",
+            a.evidence_code,
+            f"认定依据齐全：{basis_cn}{date}符合认定标准。",
+            a.evidence_spans + a.basis_spans,
+            cites,
+        )
     if a.scope == "not_covered":
-        return _check("diagnosis_evidence", "unknown", "EVIDENCE_MISSING",
-                      "所申请病种无符合认定标准的依据。", a.evidence_spans, cites)
+        return _check(
+            "diagnosis_evidence",
+            "unknown",
+            "EVIDENCE_MISSING",
+            "所申请病种无符合认定标准的依据。",
+            a.evidence_spans,
+            cites,
+        )
     code = {"unconfirmed": "DIAGNOSIS_UNCONFIRMED", "expired": "EVIDENCE_EXPIRED"}.get(a.status, "EVIDENCE_MISSING")
     detail = a.detail or "缺少符合认定标准的材料"
     return _check("diagnosis_evidence", "unknown", code, detail + "。", a.evidence_spans + a.basis_spans, cites)
@@ -128,14 +162,26 @@ def check_treatment(a: Assessment, catalog: Catalog, cite: Cite) -> Check:
     if a.plan:
         mods = "、".join(_MOD_CN.get(m, m) for m in a.modalities)
         return _check("treatment_plan", "pass", None, f"病历记载抗肿瘤治疗：{mods}。", a.plan_spans, cites)
-    return _check("treatment_plan", "unknown", "TREATMENT_PLAN_MISSING",
-                  "病历未记载放疗、化疗、靶向、内分泌或免疫治疗的方案或记录。", [], cites)
+    return _check(
+        "treatment_plan",
+        "unknown",
+        "TREATMENT_PLAN_MISSING",
+        "病历未记载放疗、化疗、靶向、内分泌或免疫治疗的方案或记录。",
+        [],
+        cites,
+    )
 
 
 _MOD_CN = {
-    "radiotherapy": "放疗", "chemotherapy": "化疗", "targeted": "靶向治疗", "endocrine": "内分泌治疗",
-    "immunotherapy": "免疫治疗", "dialysis": "透析", "anti_rejection": "抗排异治疗",
-    "antihypertensive": "降压治疗", "hypoglycaemic": "降糖治疗",
+    "radiotherapy": "放疗",
+    "chemotherapy": "化疗",
+    "targeted": "靶向治疗",
+    "endocrine": "内分泌治疗",
+    "immunotherapy": "免疫治疗",
+    "dialysis": "透析",
+    "anti_rejection": "抗排异治疗",
+    "antihypertensive": "降压治疗",
+    "hypoglycaemic": "降糖治疗",
 }
 
 
@@ -184,10 +230,23 @@ def check_cross_region(info: CaseInfo, catalog: Catalog, cite: Cite) -> Check:
         return _check("cross_region", "pass", None, "省内异地就医，无需备案，仅标注异地。", [], cites)
     f = ins.cross_region_filing
     date = info.application_date
-    if f and f.filed and (f.valid_from is None or f.valid_from <= date) and (f.valid_until is None or date <= f.valid_until):
-        return _check("cross_region", "pass", None,
-                      f"跨省异地就医，已办理备案（有效期{f.valid_from or ''}至{f.valid_until or '长期'}）。", [], cites)
-    why = "未办理异地就医备案" if not (f and f.filed) else f"备案在申请日不在有效期内（{f.valid_from}至{f.valid_until}）"
+    if (
+        f
+        and f.filed
+        and (f.valid_from is None or f.valid_from <= date)
+        and (f.valid_until is None or date <= f.valid_until)
+    ):
+        return _check(
+            "cross_region",
+            "pass",
+            None,
+            f"跨省异地就医，已办理备案（有效期{f.valid_from or ''}至{f.valid_until or '长期'}）。",
+            [],
+            cites,
+        )
+    why = (
+        "未办理异地就医备案" if not (f and f.filed) else f"备案在申请日不在有效期内（{f.valid_from}至{f.valid_until}）"
+    )
     return _check("cross_region", "unknown", "FILING_REQUIRED", f"跨省异地就医，{why}，需补办备案。", [], cites)
 
 
@@ -202,7 +261,7 @@ def check_identity(an: CaseAnalysis, catalog: Catalog, cite: Cite) -> Check:
     return _check("identity", "unknown", "IDENTITY_MISMATCH", detail + "，该文书不作为认定依据，需核实。", spans, cites)
 
 
-def decide(checks: list[Check]) -> tuple[str, list[str]]:
+def decide(checks: list[Check]) -> tuple[Decision, list[str]]:
     """Any fail -> reject (every failing code); else any unknown -> need_info (every unknown
     code); else approve with the evidence code."""
     fails = [c.reason_code for c in checks if c.status == "fail" and c.reason_code]

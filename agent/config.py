@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     backend: Literal["offline", "openai"] = Field(
         default="offline", description="Extraction/rationale backend: 'offline' (deterministic) or 'openai'."
     )
-    llm_base_url: str | None = Field(default=None, description="OpenAI-compatible base URL (falls back to OPENAI_BASE_URL).")
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible base URL (falls back to OPENAI_BASE_URL)."
+    )
     llm_model: str = Field(default="gpt-4o-mini", description="Chat model name at the endpoint.")
     llm_api_key: str | None = Field(default=None, description="API key (falls back to OPENAI_API_KEY).")
     llm_timeout_s: float = Field(default=60.0, description="Timeout of one model request, seconds.")

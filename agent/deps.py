@@ -26,8 +26,9 @@ class Deps:
         return getattr(self.backend, "name", "offline") if self.backend else "offline"
 
 
-def build_deps(settings: Settings | None = None, *, progress: Any = None, on_build: Any = None,
-               backend: Any = None) -> Deps:
+def build_deps(
+    settings: Settings | None = None, *, progress: Any = None, on_build: Any = None, backend: Any = None
+) -> Deps:
     """Load the catalogue and open (building if needed) the knowledge base."""
     from agent.kb.service import open_kb
 

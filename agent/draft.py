@@ -40,8 +40,12 @@ def choose_disease(an: CaseAnalysis, catalog: Catalog) -> Assessment:
         )
         scored.append((score, a))
     if not scored:
-        return Assessment(disease=None, scope="no_diagnosis", scope_detail="病历中未找到任何门特病种的诊断",
-                          missing=["提供载明诊断的出院小结、诊断证明或病理报告"])
+        return Assessment(
+            disease=None,
+            scope="no_diagnosis",
+            scope_detail="病历中未找到任何门特病种的诊断",
+            missing=["提供载明诊断的出院小结、诊断证明或病理报告"],
+        )
     return min(scored, key=lambda sa: sa[0])[1]
 
 
@@ -59,8 +63,11 @@ def build_fields(case: Case, a: Assessment) -> dict[str, FormField]:
         "primary_diagnosis": _field(a.primary_name, a.primary_spans, conf if a.primary_name else 0.0),
         "icd10": _field(a.icd10, a.icd_spans, conf if a.icd10 else 0.0),
         "diagnosis_basis": _field(a.basis, a.evidence_spans if a.basis != "none" else [], basis_conf),
-        "diagnosis_date": _field(a.basis_date.isoformat() if a.basis_date else None, a.basis_spans,
-                                 0.9 if a.basis_date else (0.7 if a.basis == "none" else 0.3)),
+        "diagnosis_date": _field(
+            a.basis_date.isoformat() if a.basis_date else None,
+            a.basis_spans,
+            0.9 if a.basis_date else (0.7 if a.basis == "none" else 0.3),
+        ),
         "treatment_modalities": _field(a.modalities, a.modality_spans, 0.85 if a.modalities else 0.6),
         "cross_region": _field(ins.region_code != info.hospital.region_code, [], 1.0, "case.json"),
     }
@@ -92,7 +99,14 @@ def compare_form(form_json: dict[str, Any], fields: dict[str, FormField]) -> lis
 
     given = form_json.get("fields", form_json)
     out = []
-    for name in ("primary_diagnosis", "icd10", "diagnosis_basis", "diagnosis_date", "treatment_modalities", "cross_region"):
+    for name in (
+        "primary_diagnosis",
+        "icd10",
+        "diagnosis_basis",
+        "diagnosis_date",
+        "treatment_modalities",
+        "cross_region",
+    ):
         if name not in given:
             continue
         raw = given[name]
@@ -101,8 +115,14 @@ def compare_form(form_json: dict[str, Any], fields: dict[str, FormField]) -> lis
         if ours in (None, [], "none") and name != "cross_region":
             continue  # the records say nothing to contradict it
         if not field_matches(name, value, ours):
-            out.append({"field": name, "form_value": value, "record_value": ours,
-                        "evidence": [s.model_dump() for s in fields[name].evidence]})
+            out.append(
+                {
+                    "field": name,
+                    "form_value": value,
+                    "record_value": ours,
+                    "evidence": [s.model_dump() for s in fields[name].evidence],
+                }
+            )
     return out
 
 
@@ -141,8 +161,11 @@ def draft_case(case: Case, catalog: Catalog, *, kb_version: str | None = None) -
         skipped=case.skipped,
         flags=flags,
         provenance=Provenance(
-            tool_version=__version__, backend="offline", kb_version=kb_version,
-            catalog_hash=catalog.sha256[:16], elapsed_ms=round(elapsed, 2),
+            tool_version=__version__,
+            backend="offline",
+            kb_version=kb_version,
+            catalog_hash=catalog.sha256[:16],
+            elapsed_ms=round(elapsed, 2),
         ),
     )
     return DraftResult(form=form, analysis=an, assessment=a)

@@ -66,16 +66,25 @@ def _set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str]
     s, e = diagnosis_item(m.view, m.start)
     if not (s <= m.start < e):
         s, e = m.start, m.end
+    # an item of several comma clauses (右肺上叶占位，考虑肺癌可能): keep the clause naming the disease
+    item_s, item_e = s, e
+    cs, ce = m.view.clause_bounds(m.start, m.end, commas=True, enumeration=False)
+    # only when the disease is not in the first clause; 胃癌（中分化，pT3）keeps its parenthesis
+    if cs > s and "（" not in m.view.text[s:cs] and "(" not in m.view.text[s:cs]:
+        s, e = cs, min(e, ce)
     pathology = m.view.kind in ("pathology", "cytology")
     a.primary_name = clean_name(m.view.text[s:e], tumour=tumour, pathology=pathology) or m.text
     a.primary_spans = [m.view.span(s, e)]
-    line_codes = [c for c in find_codes(m.view.text[s:e]) if code_in(c.who, patterns)]
+    line_codes = [c for c in find_codes(m.view.text[item_s:item_e]) if code_in(c.who, patterns)]
     if line_codes:
         c = line_codes[0]
-        a.icd10, a.icd_spans = c.who, [m.view.span(s + c.start, s + c.end)]
+        a.icd10, a.icd_spans = c.who, [m.view.span(item_s + c.start, item_s + c.end)]
     else:
-        a.icd10 = (tumour and tumour_code_named(a.primary_name)) or name_code(a.primary_name, m.kind) \
+        a.icd10 = (
+            (tumour and tumour_code_named(a.primary_name))
+            or name_code(a.primary_name, m.kind)
             or name_code(m.view.text[s:e], m.kind)
+        )
         a.icd_spans = [m.view.span(s, e)] if a.icd10 else []
         a.confidence = min(a.confidence, 0.8)
     a.rank = 0 if m.view.kind in CLINICAL_KINDS and m.in_dx_section else 1
@@ -117,17 +126,27 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
             return "in_situ"
         if any(m.kind == "malignant" and m.certainty == "uncertain" for m in rel):
             return "uncertain"
-        if any((m.kind == "malignant" and m.certainty == "negated") or (m.kind == "benign" and m.certainty == "confirmed")
-               for m in rel) or "未见恶性" in v.half or "未见癌" in v.half:
+        if (
+            any(
+                (m.kind == "malignant" and m.certainty == "negated")
+                or (m.kind == "benign" and m.certainty == "confirmed")
+                for m in rel
+            )
+            or "未见恶性" in v.half
+            or "未见癌" in v.half
+        ):
             return "negative"
         return "none"
 
     results = {v.name: doc_result(v) for v in path_docs}
     path_pos = [v for v in path_docs if v.kind == "pathology" and results[v.name] == "positive"]
     cyto_pos = [v for v in path_docs if v.kind == "cytology" and results[v.name] == "positive"]
-    imaging_in_case = any(v.kind == "imaging" and any(w in v.half for w in ("CT", "MRI", "磁共振", "PET")) for v in an.own)
+    imaging_in_case = any(
+        v.kind == "imaging" and any(w in v.half for w in ("CT", "MRI", "磁共振", "PET")) for v in an.own
+    )
     clinical = [
-        v for v in an.own
+        v
+        for v in an.own
         if v.kind in ("discharge", "certificate")
         and any(m.view is v and m.in_dx_section and m.certainty == "confirmed" for m in mal)
         and (imaging_in_case or any(w in v.half for w in ("CT", "MRI", "磁共振", "PET")))
@@ -136,10 +155,20 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
 
     # primary diagnosis: a confirmed line in a clinical document's diagnosis list first
     def pick(cands: list[Mention]) -> Mention | None:
-        return min(cands, key=lambda m: (0 if m.view.kind in CLINICAL_KINDS and m.in_dx_section else
-                                         1 if m.view.kind in ("pathology", "cytology") and an.relevant(m) else 2,
-                                         0 if m.certainty == "confirmed" else 1,
-                                         -(m.view.date or dt.date.min).toordinal(), an.dx_rank(m)), default=None)
+        return min(
+            cands,
+            key=lambda m: (
+                0
+                if m.view.kind in CLINICAL_KINDS and m.in_dx_section
+                else 1
+                if m.view.kind in ("pathology", "cytology") and an.relevant(m)
+                else 2,
+                0 if m.certainty == "confirmed" else 1,
+                -(m.view.date or dt.date.min).toordinal(),
+                an.dx_rank(m),
+            ),
+            default=None,
+        )
 
     primary = pick([m for m in positive if m.in_dx_section or an.relevant(m)]) or pick(positive)
     in_situ = [m for m in an.tumour if m.kind == "in_situ" and m.certainty == "confirmed"]
@@ -155,7 +184,10 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
         if include_in_situ:
             a.scope = "pass"
         else:
-            a.scope, a.scope_detail = "not_covered", f"诊断为原位癌/上皮内瘤变（{a.icd10 or 'D00–D09'}），不属于恶性肿瘤门特范围"
+            a.scope, a.scope_detail = (
+                "not_covered",
+                f"诊断为原位癌/上皮内瘤变（{a.icd10 or 'D00–D09'}），不属于恶性肿瘤门特范围",
+            )
     if not path_pos and not cyto_pos and negative_path and a.scope != "not_covered":
         benign = [m for m in an.tumour if m.view in negative_path and an.relevant(m) and m.kind == "benign"]
         if benign:
@@ -181,8 +213,13 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
                 pv = (pick(in_situ) or in_situ[0]).view
             if pv is not None:
                 # the strongest kind of document that states the (uncovered) diagnosis as confirmed
-                stating = [m.view for m in an.tumour if m.certainty == "confirmed" and m.kind in ("in_situ", "malignant", "benign")
-                           and (an.relevant(m) or m.in_dx_section)]
+                stating = [
+                    m.view
+                    for m in an.tumour
+                    if m.certainty == "confirmed"
+                    and m.kind in ("in_situ", "malignant", "benign")
+                    and (an.relevant(m) or m.in_dx_section)
+                ]
                 for kind, basis in (("pathology", "pathology"), ("cytology", "cytology")):
                     docs = [v for v in stating if v.kind == kind]
                     if docs:
@@ -195,14 +232,20 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
         a.status = "met"
         a.basis = "pathology" if path_pos else "cytology" if cyto_pos else "clinical"
         basis_docs = path_pos or cyto_pos or clinical
-        a.evidence_spans = [m.view.span(*diagnosis_item(m.view, m.start)) for m in mal
-                            if m.view in basis_docs and m.certainty == "confirmed" and an.relevant(m)][:2]
+        a.evidence_spans = [
+            m.view.span(*diagnosis_item(m.view, m.start))
+            for m in mal
+            if m.view in basis_docs and m.certainty == "confirmed" and an.relevant(m)
+        ][:2]
         _finish_dates(a, an, path_pos + cyto_pos + clinical, basis_docs)
     else:
         confirmed_any = [m for m in mal if m.certainty == "confirmed"]
         uncertain = [m for m in mal if m.certainty == "uncertain"]
         if confirmed_any:
-            a.status, a.detail = "missing", "恶性肿瘤诊断无病理、细胞学报告或附影像依据的二级及以上医院诊断证明/出院小结支持"
+            a.status, a.detail = (
+                "missing",
+                "恶性肿瘤诊断无病理、细胞学报告或附影像依据的二级及以上医院诊断证明/出院小结支持",
+            )
             a.evidence_spans = [confirmed_any[0].view.span(confirmed_any[0].start, confirmed_any[0].end)]
             a.missing.append("缺少病理或细胞学报告（或二级及以上医院附CT/MRI/PET-CT依据的诊断证明、出院小结）")
         elif uncertain:
@@ -229,9 +272,16 @@ def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: li
         qualifying += an.disease_mentions_in(d.icd10.with_kidney_failure)
     in_dx = [m for m in qualifying if m.in_dx_section or m.section == "clinical_dx"]
     cands = in_dx or qualifying
-    primary = min(cands, key=lambda m: (0 if m.certainty == "confirmed" else 1,
-                                        0 if m.view.kind in CLINICAL_KINDS else 1,
-                                        -(m.view.date or dt.date.min).toordinal(), an.dx_rank(m)), default=None)
+    primary = min(
+        cands,
+        key=lambda m: (
+            0 if m.certainty == "confirmed" else 1,
+            0 if m.view.kind in CLINICAL_KINDS else 1,
+            -(m.view.date or dt.date.min).toordinal(),
+            an.dx_rank(m),
+        ),
+        default=None,
+    )
     if primary is not None:
         _set_primary(a, primary, tumour=False, patterns=d.icd10.qualifying + d.icd10.also + d.icd10.with_kidney_failure)
         if a.icd10 is None or not code_in(a.icd10, d.icd10.qualifying + d.icd10.also + d.icd10.with_kidney_failure):
@@ -260,7 +310,7 @@ def _unconfirmed(a: Assessment, mentions: list[Mention]) -> bool:
 
 def assess(an: CaseAnalysis, d: Disease) -> Assessment:
     """The assessment of ``d`` in this case."""
-    from agent.evidence_chronic import assess_dialysis, assess_diabetes, assess_hypertension, assess_transplant
+    from agent.evidence_chronic import assess_diabetes, assess_dialysis, assess_hypertension, assess_transplant
 
     fn = {
         "tumour": assess_tumour,
@@ -274,10 +324,16 @@ def assess(an: CaseAnalysis, d: Disease) -> Assessment:
 
 def assess_uncovered(an: CaseAnalysis, requested: str | None) -> Assessment:
     """A disease outside the catalogue: name what the records diagnose, with its basis."""
-    a = Assessment(disease=None, scope="not_covered",
-                   scope_detail=f"申请病种“{requested}”不在门诊特定病种目录内" if requested else "病历诊断不在门特病种目录内")
-    views = sorted([v for v in an.own if v.kind in CLINICAL_KINDS + ("pathology",)],
-                   key=lambda v: v.date or dt.date.min, reverse=True)
+    a = Assessment(
+        disease=None,
+        scope="not_covered",
+        scope_detail=f"申请病种“{requested}”不在门诊特定病种目录内" if requested else "病历诊断不在门特病种目录内",
+    )
+    views = sorted(
+        [v for v in an.own if v.kind in (*CLINICAL_KINDS, "pathology")],
+        key=lambda v: v.date or dt.date.min,
+        reverse=True,
+    )
     for v in views:
         for sec in v.sections:
             if sec.name not in DX_SECTIONS:

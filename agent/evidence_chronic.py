@@ -11,8 +11,10 @@ from agent.evidence import Assessment, _date_span, _finish_dates, _scope_from_me
 from agent.extract.document import HISTORY_SECTIONS, DocView
 from agent.extract.mentions import Mention
 
-_DIALYSIS_WORDS = re.compile(r"维持性(血液|腹膜)?透析|规律(血液|腹膜)?透析|规律血透|规律腹透|(?<![A-Za-z])(MHD|CAPD|APD)(?![A-Za-z])|"
-                             r"血液透析|腹膜透析|血透|腹透")
+_DIALYSIS_WORDS = re.compile(
+    r"维持性(血液|腹膜)?透析|规律(血液|腹膜)?透析|规律血透|规律腹透|(?<![A-Za-z])(MHD|CAPD|APD)(?![A-Za-z])|"
+    r"血液透析|腹膜透析|血透|腹透"
+)
 _TRANSPLANT = re.compile(r"(肾|肝|心脏|心|肺|胰腺|胰肾|小肠|角膜|骨髓|造血干细胞)?(?:脏)?移植(术|手术)?")
 _HTN_GRADE = re.compile(r"高血压(病)?\s*[(（]?\s*(2|3|二|三|Ⅱ|Ⅲ|II|III)\s*级")
 
@@ -36,19 +38,25 @@ def assess_dialysis(an: CaseAnalysis, d: Disease) -> Assessment:
     for x in an.labs:
         if x.section in HISTORY_SECTIONS:
             continue
-        if (x.kind == "egfr" and x.value <= egfr_max) or (x.kind == "scr" and x.value >= scr_min):
-            if x.view not in lab_docs:
-                lab_docs.append(x.view)
-                spans.append(x.view.span(x.start, x.end))
+        qualifies = (x.kind == "egfr" and x.value <= egfr_max) or (x.kind == "scr" and x.value >= scr_min)
+        if qualifies and x.view not in lab_docs:
+            lab_docs.append(x.view)
+            spans.append(x.view.span(x.start, x.end))
     dialysis_docs = [v for v in an.own if v.kind == "dialysis"]
     for v in an.own:
         if v.kind in CLINICAL_KINDS and v not in dialysis_docs:
             for m in _DIALYSIS_WORDS.finditer(v.half):
                 sec = v.section_at(m.start()).name
                 ctx = v.half[max(0, m.start() - 8) : m.end() + 8]
-                planned = re.search(r"拟|计划|建议|准备|择期|待.{0,4}成熟|选择", v.half[max(0, m.start() - 12) : m.start()])
-                if sec not in HISTORY_SECTIONS and not v.in_injection(m.start()) and not planned and re.search(
-                        r"维持|规律|长期|每周|继续|MHD|CAPD|APD", ctx):
+                planned = re.search(
+                    r"拟|计划|建议|准备|择期|待.{0,4}成熟|选择", v.half[max(0, m.start() - 12) : m.start()]
+                )
+                if (
+                    sec not in HISTORY_SECTIONS
+                    and not v.in_injection(m.start())
+                    and not planned
+                    and re.search(r"维持|规律|长期|每周|继续|MHD|CAPD|APD", ctx)
+                ):
                     dialysis_docs.append(v)
                     spans.append(v.span(m.start(), m.end()))
                     break
@@ -69,8 +77,11 @@ def assess_dialysis(an: CaseAnalysis, d: Disease) -> Assessment:
         a.status = "missing"
         a.evidence_spans = spans[:2]
         n = len(lab_dates)
-        a.detail = (f"仅{n}份不同日期的检验报告达到eGFR≤{egfr_max}或血肌酐≥{scr_min}μmol/L，且无维持性透析记录"
-                    if n else f"无eGFR≤{egfr_max}或血肌酐≥{scr_min}μmol/L的检验报告，也无维持性透析记录")
+        a.detail = (
+            f"仅{n}份不同日期的检验报告达到eGFR≤{egfr_max}或血肌酐≥{scr_min}μmol/L，且无维持性透析记录"
+            if n
+            else f"无eGFR≤{egfr_max}或血肌酐≥{scr_min}μmol/L的检验报告，也无维持性透析记录"
+        )
         a.missing.append(f"提供至少{min_reports}份不同日期达标的肾功能检验报告，或维持性透析治疗记录")
     return a
 
@@ -86,7 +97,11 @@ def assess_transplant(an: CaseAnalysis, d: Disease) -> Assessment:
         if v.kind not in ("operation", "discharge", "certificate"):
             continue
         for m in _TRANSPLANT.finditer(v.half):
-            if v.section_at(m.start()).name != "family" and not v.in_injection(m.start()) and (m.group(1) or m.group(2)):
+            if (
+                v.section_at(m.start()).name != "family"
+                and not v.in_injection(m.start())
+                and (m.group(1) or m.group(2))
+            ):
                 records.append((v, v.span(m.start(), m.end())))
                 break
     start = _window_start(an)
@@ -172,7 +187,9 @@ def assess_hypertension(an: CaseAnalysis, d: Disease) -> Assessment:
             parts.append(f"未见高血压2级及以上或血压≥{sbp_min}/{dbp_min}mmHg的记录")
             a.missing.append("提供高血压2级及以上的诊断依据（诊断证明或血压记录）")
         if not finds:
-            parts.append("未见确诊的靶器官损害（左心室肥厚、心力衰竭、脑梗死/脑出血、肾功能不全、眼底病变、动脉硬化/狭窄）")
+            parts.append(
+                "未见确诊的靶器官损害（左心室肥厚、心力衰竭、脑梗死/脑出血、肾功能不全、眼底病变、动脉硬化/狭窄）"
+            )
             a.missing.append("提供靶器官损害的检查报告（如超声心动图、头颅CT/MRI、眼底检查、肾功能）")
         a.detail = "；".join(parts)
         a.evidence_spans = grade_spans[:1]

@@ -12,9 +12,7 @@ from typing import Any
 from agent.extract.normalize import halfwidth
 
 # letter + 2 digits, optionally '.' + up to 4 chars (digits or x) + optional 医保版 extension (x001)
-CODE_RE = re.compile(
-    r"(?<![A-Za-z0-9])([A-Za-z])\s?(\d{2})(?:\s?\.\s?([0-9xX]{1,4})(?:[xX]\d{3})?)?(?![A-Za-z0-9.])"
-)
+CODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z])\s?(\d{2})(?:\s?\.\s?([0-9xX]{1,4})(?:[xX]\d{3})?)?(?![A-Za-z0-9.])")
 
 
 @dataclass(frozen=True)

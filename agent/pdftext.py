@@ -15,7 +15,9 @@ _PAGE_NO = re.compile(
     r"[Pp]age\s*\d+(\s*of\s*\d+)?|\d+\s*/\s*\d+)\s*$"
 )
 _TERMINAL = tuple("。！？；：:;!?」』）)】")
-_ITEM_START = re.compile(r"^\s*(第[一二三四五六七八九十百零〇0-9]+[条章节]|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.、．]|#)")
+_ITEM_START = re.compile(
+    r"^\s*(第[一二三四五六七八九十百零〇0-9]+[条章节]|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.、．]|#)"
+)
 MIN_TEXT_CHARS = 20
 
 
@@ -52,13 +54,11 @@ def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
         ) from None
     if reader.is_encrypted:
         try:
-            ok = reader.decrypt("")
+            opened = bool(reader.decrypt(""))
         except Exception:  # pypdf raises several types (missing crypto backend, bad key)
-            ok = 0
-        if not ok:
-            raise DocumentError(
-                name, "encrypted PDF (password protected)", "Ask the hospital for an unprotected copy."
-            )
+            opened = False
+        if not opened:
+            raise DocumentError(name, "encrypted PDF (password protected)", "Ask the hospital for an unprotected copy.")
     pages: list[list[str]] = []
     try:
         for page in reader.pages:
@@ -82,7 +82,7 @@ def _drop_headers_footers(pages: list[list[str]]) -> list[list[str]]:
     """Drop page-number lines, and lines repeated at the top or bottom of several pages."""
     repeated: set[str] = set()
     if len(pages) > 1:
-        edge = Counter()
+        edge: Counter[str] = Counter()
         for lines in pages:
             stripped = [ln.strip() for ln in lines if ln.strip()]
             for ln in set(stripped[:2] + stripped[-2:]):

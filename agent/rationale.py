@@ -20,8 +20,9 @@ def cite_text(cits: list[Citation], limit: int = 2) -> str:
     return "、".join(parts)
 
 
-def write_rationale(decision: str, reasons: list[str], checks: list[Check], form: ApplicationForm,
-                    flags: list[str]) -> str:
+def write_rationale(
+    decision: str, reasons: list[str], checks: list[Check], form: ApplicationForm, flags: list[str]
+) -> str:
     """审核意见 for a recommendation (offline template; the LLM backend may rewrite it)."""
     disease = form.disease or "所申请病种"
     dx = form.fields["primary_diagnosis"].value
@@ -30,7 +31,9 @@ def write_rationale(decision: str, reasons: list[str], checks: list[Check], form
     if dx:
         lines.append(f"主要诊断：{dx}" + (f"（{icd}）" if icd else "") + "。")
     if decision == "approve":
-        deciding = [c for c in checks if c.id in ("disease_scope", "diagnosis_evidence", "treatment_plan", "cross_region")]
+        deciding = [
+            c for c in checks if c.id in ("disease_scope", "diagnosis_evidence", "treatment_plan", "cross_region")
+        ]
         for c in deciding:
             if c.id == "cross_region" and "异地" not in c.detail and "备案" not in c.detail:
                 continue
@@ -38,8 +41,10 @@ def write_rationale(decision: str, reasons: list[str], checks: list[Check], form
     else:
         for c in checks:
             if c.reason_code in reasons and c.status != "pass":
-                lines.append(f"{c.name}（{c.reason_code}）：{c.detail}" +
-                             (f"依据{cite_text(c.citations)}。" if c.citations else ""))
+                lines.append(
+                    f"{c.name}（{c.reason_code}）：{c.detail}"
+                    + (f"依据{cite_text(c.citations)}。" if c.citations else "")
+                )
     if decision == "need_info" and form.missing:
         lines.append("请补充：" + "；".join(dict.fromkeys(form.missing)) + "。")
     if "PROMPT_INJECTION_SUSPECTED" in flags:

@@ -23,7 +23,9 @@ def load_case_info(folder: Path) -> CaseInfo:
     if not folder.is_dir():
         raise InvalidInputError(f"not a case folder: {folder}", "Pass a folder holding case.json and records/.")
     if not path.exists():
-        raise InvalidInputError(f"{folder.name}: case.json is missing", "Every case folder needs a case.json.", field="case.json")
+        raise InvalidInputError(
+            f"{folder.name}: case.json is missing", "Every case folder needs a case.json.", field="case.json"
+        )
     try:
         raw, _ = decode_bytes(path.read_bytes(), "case.json")
         data = json.loads(raw)
@@ -32,7 +34,8 @@ def load_case_info(folder: Path) -> CaseInfo:
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
             f"{folder.name}: case.json is not valid JSON (line {exc.lineno}, column {exc.colno})",
-            "Fix the JSON syntax.", field="case.json",
+            "Fix the JSON syntax.",
+            field="case.json",
         ) from None
     if not isinstance(data, dict):
         raise InvalidInputError(f"{folder.name}: case.json must hold a JSON object", field="case.json")
@@ -43,7 +46,8 @@ def load_case_info(folder: Path) -> CaseInfo:
         where = ".".join(str(p) for p in err["loc"])
         raise InvalidInputError(
             f"{folder.name}: case.json field '{where}': {err['msg']}",
-            "See the case.json schema in the README.", field=where,
+            "See the case.json schema in the README.",
+            field=where,
         ) from None
 
 
@@ -51,13 +55,18 @@ def read_record(path: Path, name: str) -> Document:
     """One record file as a Document; raises DocumentError with a reason and a hint."""
     suffix = path.suffix.lower()
     if suffix not in RECORD_TYPES:
-        raise DocumentError(name, f"unsupported file type '{suffix or path.name}'",
-                            "Convert it to PDF (with text), .txt, .md or a JSON export.")
+        raise DocumentError(
+            name,
+            f"unsupported file type '{suffix or path.name}'",
+            "Convert it to PDF (with text), .txt, .md or a JSON export.",
+        )
     size = path.stat().st_size
     if size == 0:
         raise DocumentError(name, "empty file", "Export the document again; the file has no content.")
     if size > MAX_RECORD_BYTES:
-        raise DocumentError(name, f"file too large ({size // (1024 * 1024)} MB)", "Split the export or keep the relevant pages.")
+        raise DocumentError(
+            name, f"file too large ({size // (1024 * 1024)} MB)", "Split the export or keep the relevant pages."
+        )
     if suffix == ".pdf":
         from agent.pdftext import read_pdf
 
@@ -76,16 +85,26 @@ def _json_export(raw: str, name: str, enc: str) -> Document:
     try:
         obj: Any = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise DocumentError(name, f"malformed JSON export (line {exc.lineno}, column {exc.colno})",
-                            'Re-export it as {"title": ..., "date": ..., "text": ...}.') from None
+        raise DocumentError(
+            name,
+            f"malformed JSON export (line {exc.lineno}, column {exc.colno})",
+            'Re-export it as {"title": ..., "date": ..., "text": ...}.',
+        ) from None
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-        raise DocumentError(name, "JSON export without a 'text' string",
-                            'An EMR export must look like {"title": ..., "date": ..., "text": ...}.')
+        raise DocumentError(
+            name,
+            "JSON export without a 'text' string",
+            'An EMR export must look like {"title": ..., "date": ..., "text": ...}.',
+        )
     if not obj["text"].strip():
         raise DocumentError(name, "JSON export with empty text", "Re-export the document with its content.")
     return Document(
-        name=name, text=obj["text"], format="json", encoding=enc,
-        title=str(obj.get("title") or "") or None, declared_date=str(obj.get("date") or "") or None,
+        name=name,
+        text=obj["text"],
+        format="json",
+        encoding=enc,
+        title=str(obj.get("title") or "") or None,
+        declared_date=str(obj.get("date") or "") or None,
     )
 
 
@@ -111,6 +130,11 @@ def load_case(folder: Path) -> Case:
             if form_json is None:
                 raise ValueError("not an object")
         except (DocumentError, ValueError) as exc:
-            skipped.append(SkippedDocument(document="form.json", reason=f"unreadable physician form ({exc})",
-                                           hint="Fix form.json; the form is drafted from the records meanwhile."))
+            skipped.append(
+                SkippedDocument(
+                    document="form.json",
+                    reason=f"unreadable physician form ({exc})",
+                    hint="Fix form.json; the form is drafted from the records meanwhile.",
+                )
+            )
     return Case(info=info, folder=str(folder), documents=docs, skipped=skipped, form_json=form_json)

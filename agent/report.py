@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -26,22 +27,27 @@ _STAGES = {"read": "读取政策文件", "index": "索引条款"}
 
 def note(message: str) -> None:
     """A message for the user on stderr."""
-    err.print(f"[dim]{message}[/dim]")
+    err.print(f"[dim]{message}[/dim]", soft_wrap=True)
 
 
 def render_error(exc: CertreviewError) -> None:
     """A user-fixable error: what happened and what to do."""
-    err.print(f"[bold red]error:[/bold red] {exc.message}")
+    # soft_wrap: a message is one line however narrow the terminal, so it can be grepped and copied
+    err.print(f"[bold red]error:[/bold red] {escape(exc.message)}", soft_wrap=True)
     if exc.hint:
-        err.print(f"[yellow]hint:[/yellow] {exc.hint}")
+        err.print(f"[yellow]hint:[/yellow] {escape(exc.hint)}", soft_wrap=True)
 
 
 @contextlib.contextmanager
 def kb_progress() -> Iterator[Any]:
     """A progress bar on stderr for knowledge-base work; yields a ``(stage, done, total)`` callback."""
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
     )
     tasks: dict[str, Any] = {}
 
@@ -146,7 +152,9 @@ def _value(v: Any) -> str:
 
 def render_form(form: Any) -> None:
     """One row per field: value, confidence, the quote it came from."""
-    title = f"申请表草稿 {form.case_id} · {form.disease or '未确定病种'}" + ("（系统建议）" if form.disease_proposed else "")
+    title = f"申请表草稿 {form.case_id} · {form.disease or '未确定病种'}" + (
+        "（系统建议）" if form.disease_proposed else ""
+    )
     t = Table("字段 field", "值 value", "置信度", "证据 evidence", header_style="bold", title=title, show_lines=False)
     for name, f in form.fields.items():
         style = "" if f.confidence >= 0.75 else "yellow"
@@ -158,7 +166,10 @@ def render_form(form: Any) -> None:
     for m in form.missing:
         out.print(f"[bold red]缺[/bold red] {m}")
     for d in form.disagreements:
-        out.print(f"[bold yellow]与申请表不一致[/bold yellow] {d['field']}: 表中“{d['form_value']}”，病历为“{d['record_value']}”")
+        out.print(
+            f"[bold yellow]与申请表不一致[/bold yellow] {d['field']}: "
+            f"表中“{d['form_value']}”，病历为“{d['record_value']}”"
+        )
     for s in form.skipped:
         err.print(f"[yellow]skipped[/yellow] {s.document}: {s.reason}" + (f" — {s.hint}" if s.hint else ""))
     if form.flags:
@@ -170,12 +181,19 @@ def render_recommendation(rec: Any) -> None:
     if rec.error:
         err.print(f"[bold red]{rec.case_id}: {rec.error.code}[/bold red] {rec.error.message}")
         return
-    head = f"[{_DECISION_STYLE[rec.decision]}]{_DECISION_CN[rec.decision]}[/] · {rec.disease or ''} · {', '.join(rec.reason_codes)}"
+    style = _DECISION_STYLE[rec.decision]
+    head = f"[{style}]{_DECISION_CN[rec.decision]}[/] · {rec.disease or ''} · {', '.join(rec.reason_codes)}"
     out.print(Panel(head, title=rec.case_id))
     t = Table("#", "审核项", "结果", "代码", "说明", "依据条款", header_style="bold")
     for i, c in enumerate(rec.checks, 1):
-        t.add_row(str(i), c.name, _STATUS[c.status], c.reason_code or "", _short(c.detail, 70),
-                  c.citations[0].clause_id if c.citations else "")
+        t.add_row(
+            str(i),
+            c.name,
+            _STATUS[c.status],
+            c.reason_code or "",
+            _short(c.detail, 70),
+            c.citations[0].clause_id if c.citations else "",
+        )
     out.print(t)
     out.print(Panel(rec.rationale, title="审核意见"))
     if rec.flags:
@@ -188,15 +206,21 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
 
     t = Table("case", "decision", "reasons", "flags", "submitted", header_style="bold", title="审核队列")
     for r in sorted(recs, key=queue_key):
-        t.add_row(r.case_id, f"[{_DECISION_STYLE[r.decision]}]{r.decision or 'error'}[/]",
-                  ", ".join(r.reason_codes) or (r.error.code if r.error else ""), ", ".join(r.flags),
-                  (r.submitted_at or "")[:10])
+        t.add_row(
+            r.case_id,
+            f"[{_DECISION_STYLE[r.decision]}]{r.decision or 'error'}[/]",
+            ", ".join(r.reason_codes) or (r.error.code if r.error else ""),
+            ", ".join(r.flags),
+            (r.submitted_at or "")[:10],
+        )
     out.print(t)
     d = summary["decisions"]
     ta = summary["turnaround_ms"]
-    out.print(f"{summary['cases']} cases: [green]{d['approve']} approve[/green], [red]{d['reject']} reject[/red], "
-              f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s); "
-              f"p50 {ta['p50']} ms, p95 {ta['p95']} ms, {summary['cases_per_s']} cases/s")
+    out.print(
+        f"{summary['cases']} cases: [green]{d['approve']} approve[/green], [red]{d['reject']} reject[/red], "
+        f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s); "
+        f"p50 {ta['p50']} ms, p95 {ta['p95']} ms, {summary['cases_per_s']} cases/s"
+    )
     for k, p in (paths or {}).items():
         out.print(f"wrote {k}: {p}")
 
@@ -206,8 +230,17 @@ def render_eval(result: dict[str, Any]) -> None:
     m = result.get("metrics")
     if m:
         t = Table("metric", "value", header_style="bold", title=f"eval · {m['cases']} cases · {m['backend']}")
-        for key in ("decision_accuracy", "macro_f1", "false_approve", "false_reject", "errors", "reason_recall",
-                    "citation_coverage", "grounding", "cases_per_s"):
+        for key in (
+            "decision_accuracy",
+            "macro_f1",
+            "false_approve",
+            "false_reject",
+            "errors",
+            "reason_recall",
+            "citation_coverage",
+            "grounding",
+            "cases_per_s",
+        ):
             t.add_row(key, str(m[key]))
         ta = m["turnaround_ms"]
         t.add_row("turnaround p50/p95/max ms", f"{ta['p50']} / {ta['p95']} / {ta['max']}")
@@ -220,8 +253,15 @@ def render_eval(result: dict[str, Any]) -> None:
         out.print(c)
     r = result.get("retrieval")
     if r:
-        t = Table("mode", f"recall@{r['k']}", "MRR", "p50 ms", "p95 ms", header_style="bold",
-                  title=f"retrieval · {r['queries']} queries")
+        t = Table(
+            "mode",
+            f"recall@{r['k']}",
+            "MRR",
+            "p50 ms",
+            "p95 ms",
+            header_style="bold",
+            title=f"retrieval · {r['queries']} queries",
+        )
         for mode, v in r["modes"].items():
             t.add_row(mode, str(v["recall_at_k"]), str(v["mrr"]), str(v["p50_ms"]), str(v["p95_ms"]))
         out.print(t)

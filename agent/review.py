@@ -20,14 +20,19 @@ def _form_check(disagreements: list[dict[str, Any]], cite: Cite, deps: Deps) -> 
 
     spans = [Span.model_validate(s) for d in disagreements for s in d.get("evidence", [])]
     return Check(
-        id="form_consistency", name="申请表与病历一致性", status="unknown", reason_code="FORM_MISMATCH",
-        detail=f"医师填写的申请表与病历记载不一致：{names}，请核对更正。", evidence=spans,
+        id="form_consistency",
+        name="申请表与病历一致性",
+        status="unknown",
+        reason_code="FORM_MISMATCH",
+        detail=f"医师填写的申请表与病历记载不一致：{names}，请核对更正。",
+        evidence=spans,
         citations=cite(deps.catalog.rule_clauses("diagnosis_evidence")[:1], ["diagnosis_evidence"]),
     )
 
 
-def deciding_citations(decision: str, reasons: list[str], checks: list[Check], case: Case, deps: Deps,
-                       renewal: bool) -> list[Citation]:
+def deciding_citations(
+    decision: str, reasons: list[str], checks: list[Check], case: Case, deps: Deps, renewal: bool
+) -> list[Citation]:
     """Citations for every check that decides the recommendation (RULES.md §3)."""
     by_id = {c.id: c for c in checks}
     picked: list[Check] = []
@@ -56,7 +61,7 @@ def review_case(case: Case, deps: Deps) -> Recommendation:
     checks = run_checks(case.info, drafted.analysis, drafted.assessment, deps.catalog, cite)
     if drafted.form.disagreements:
         checks.append(_form_check(drafted.form.disagreements, cite, deps))
-    decision, reasons = decide(checks)
+    decision, reasons = decide(checks)  # decide() returns one of approve / reject / need_info
     renewal = duplicate_status(case.info, drafted.assessment, deps.catalog)[0] == "renewal"
     citations = deciding_citations(decision, reasons, checks, case, deps, renewal)
     flags = list(drafted.form.flags)
@@ -67,15 +72,26 @@ def review_case(case: Case, deps: Deps) -> Recommendation:
     rationale = write_rationale(decision, reasons, checks, drafted.form, flags)
     flag_evidence = {"PROMPT_INJECTION_SUSPECTED": drafted.analysis.injections} if drafted.analysis.injections else {}
     t_end = time.perf_counter()
-    prov = drafted.form.provenance.model_copy(update={
-        "backend": deps.backend_name,
-        "elapsed_ms": round((t_end - t0) * 1000, 2),
-        "timings": {"draft_ms": round((t_draft - t0) * 1000, 2), "checks_ms": round((t_end - t_draft) * 1000, 2)},
-    })
+    prov = drafted.form.provenance.model_copy(
+        update={
+            "backend": deps.backend_name,
+            "elapsed_ms": round((t_end - t0) * 1000, 2),
+            "timings": {"draft_ms": round((t_draft - t0) * 1000, 2), "checks_ms": round((t_end - t_draft) * 1000, 2)},
+        }
+    )
     return Recommendation(
-        case_id=case.case_id, decision=decision, disease=drafted.form.disease,  # type: ignore[arg-type]
-        reason_codes=reasons, checks=checks, citations=citations, form=drafted.form,
-        rationale=rationale, flags=flags, flag_evidence=flag_evidence, submitted_at=case.info.submitted_at.isoformat(), provenance=prov,
+        case_id=case.case_id,
+        decision=decision,
+        disease=drafted.form.disease,
+        reason_codes=reasons,
+        checks=checks,
+        citations=citations,
+        form=drafted.form,
+        rationale=rationale,
+        flags=flags,
+        flag_evidence=flag_evidence,
+        submitted_at=case.info.submitted_at.isoformat(),
+        provenance=prov,
     )
 
 
@@ -84,7 +100,12 @@ def error_recommendation(case_id: str, code: str, message: str, field: str | Non
     from agent.models import ErrorInfo
 
     return Recommendation(
-        case_id=case_id, decision=None, error=ErrorInfo(code=code, message=message, field=field),
-        provenance=Provenance(tool_version=__version__, kb_version=deps.kb.version if deps else None,
-                              catalog_hash=deps.catalog.sha256[:16] if deps else None),
+        case_id=case_id,
+        decision=None,
+        error=ErrorInfo(code=code, message=message, field=field),
+        provenance=Provenance(
+            tool_version=__version__,
+            kb_version=deps.kb.version if deps else None,
+            catalog_hash=deps.catalog.sha256[:16] if deps else None,
+        ),
     )

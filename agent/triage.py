@@ -30,7 +30,9 @@ def case_folders(batch: Path) -> list[Path]:
         raise InvalidInputError(f"not a folder: {batch}", "Pass a folder of case folders.")
     if (batch / "case.json").exists():
         return [batch]
-    folders = sorted(p for p in batch.iterdir() if p.is_dir() and ((p / "case.json").exists() or (p / "records").is_dir()))
+    folders = sorted(
+        p for p in batch.iterdir() if p.is_dir() and ((p / "case.json").exists() or (p / "records").is_dir())
+    )
     if not folders:
         raise InvalidInputError(f"no case folders in {batch}", "Each case is a folder with case.json and records/.")
     return folders
@@ -48,8 +50,9 @@ def process_one(folder: Path, deps: Deps) -> Recommendation:
     except CertreviewError as exc:
         return error_recommendation(folder.name, "PROCESSING_ERROR", exc.message, None, deps)
     except Exception as exc:  # isolate one case's defect from the batch; no record text in the message
-        return error_recommendation(folder.name, "INTERNAL_ERROR", f"{type(exc).__name__} while processing the case",
-                                    None, deps)
+        return error_recommendation(
+            folder.name, "INTERNAL_ERROR", f"{type(exc).__name__} while processing the case", None, deps
+        )
 
 
 _WORKER_DEPS: Deps | None = None
@@ -68,7 +71,11 @@ def _work(folder: str) -> tuple[str, float]:
 
 
 def run_batch(
-    folders: list[Path], deps: Deps, *, workers: int = 1, on_result: Callable[[Recommendation, float], None] | None = None
+    folders: list[Path],
+    deps: Deps,
+    *,
+    workers: int = 1,
+    on_result: Callable[[Recommendation, float], None] | None = None,
 ) -> Iterator[tuple[Recommendation, float]]:
     """Yield (recommendation, wall ms) per folder, in input order; ``workers`` > 1 uses processes."""
     if workers <= 1 or len(folders) < 2:
@@ -80,9 +87,12 @@ def run_batch(
                 on_result(rec, ms)
             yield rec, ms
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(deps.settings.model_dump_json(),)) as pool:
-        for raw, ms in pool.map(_work, [str(f) for f in folders], chunksize=max(1, min(32, len(folders) // (workers * 8) or 1))):
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(deps.settings.model_dump_json(),)
+    ) as pool:
+        for raw, ms in pool.map(
+            _work, [str(f) for f in folders], chunksize=max(1, min(32, len(folders) // (workers * 8) or 1))
+        ):
             rec = Recommendation.model_validate_json(raw)
             if on_result:
                 on_result(rec, ms)
@@ -104,7 +114,7 @@ def summarize(recs: list[Recommendation], times_ms: list[float], wall_s: float) 
     def pct(p: float) -> float:
         if not ts:
             return 0.0
-        return round(ts[min(len(ts) - 1, int(round(p * (len(ts) - 1))))], 2)
+        return round(ts[min(len(ts) - 1, round(p * (len(ts) - 1)))], 2)
 
     edges = [25, 50, 100, 200, 500, 1000, 5000]
     hist: dict[str, int] = {}
@@ -118,8 +128,12 @@ def summarize(recs: list[Recommendation], times_ms: list[float], wall_s: float) 
         "decisions": {k: counts.get(k, 0) for k in ("approve", "reject", "need_info")},
         "flagged": sum(1 for r in recs if r.flags),
         "reason_codes": dict(reasons.most_common()),
-        "turnaround_ms": {"p50": pct(0.5), "p95": pct(0.95), "max": round(max(ts), 2) if ts else 0.0,
-                          "mean": round(statistics.fmean(ts), 2) if ts else 0.0},
+        "turnaround_ms": {
+            "p50": pct(0.5),
+            "p95": pct(0.95),
+            "max": round(max(ts), 2) if ts else 0.0,
+            "mean": round(statistics.fmean(ts), 2) if ts else 0.0,
+        },
         "cases_per_s": round(len(recs) / wall_s, 2) if wall_s > 0 else 0.0,
         "wall_s": round(wall_s, 3),
         "histogram": hist,

@@ -14,22 +14,46 @@ from agent.models import ApplicationForm, Recommendation
 from agent.triage import QUEUE_GROUPS, queue_key
 
 FORM_ROWS = (
-    ("申请人姓名", "applicant_name"), ("身份证号", "applicant_id_number"), ("性别", "applicant_sex"),
-    ("出生日期", "applicant_birth_date"), ("参保险种", "insurance_scheme"), ("参保地", "insurance_region"),
-    ("参保状态", "insurance_status"), ("异地就医备案", "cross_region_filing"), ("申请医院", "hospital_name"),
-    ("申请日期", "application_date"), ("主要诊断", "primary_diagnosis"), ("ICD-10编码", "icd10"),
-    ("诊断依据", "diagnosis_basis"), ("确诊日期", "diagnosis_date"), ("治疗方式", "treatment_modalities"),
+    ("申请人姓名", "applicant_name"),
+    ("身份证号", "applicant_id_number"),
+    ("性别", "applicant_sex"),
+    ("出生日期", "applicant_birth_date"),
+    ("参保险种", "insurance_scheme"),
+    ("参保地", "insurance_region"),
+    ("参保状态", "insurance_status"),
+    ("异地就医备案", "cross_region_filing"),
+    ("申请医院", "hospital_name"),
+    ("申请日期", "application_date"),
+    ("主要诊断", "primary_diagnosis"),
+    ("ICD-10编码", "icd10"),
+    ("诊断依据", "diagnosis_basis"),
+    ("确诊日期", "diagnosis_date"),
+    ("治疗方式", "treatment_modalities"),
     ("异地就医", "cross_region"),
 )
-CSV_COLUMNS = ("case_id", "decision", "disease", "reason_codes", "flags", "primary_diagnosis", "icd10",
-               "diagnosis_basis", "diagnosis_date", "treatment_modalities", "cross_region", "submitted_at", "error")
+CSV_COLUMNS = (
+    "case_id",
+    "decision",
+    "disease",
+    "reason_codes",
+    "flags",
+    "primary_diagnosis",
+    "icd10",
+    "diagnosis_basis",
+    "diagnosis_date",
+    "treatment_modalities",
+    "cross_region",
+    "submitted_at",
+    "error",
+)
 
 
 def _env() -> Any:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    return Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
-                       autoescape=select_autoescape(["html", "j2"]))
+    return Environment(
+        loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=select_autoescape(["html", "j2"])
+    )
 
 
 def jsonl(recs: list[Recommendation], summary: dict[str, Any]) -> str:
@@ -50,11 +74,23 @@ def csv_text(recs: list[Recommendation]) -> str:
         def v(name: str, f: Any = f) -> Any:
             return f[name].value if name in f else ""
 
-        w.writerow([r.case_id, r.decision or "", r.disease or "", ";".join(r.reason_codes), ";".join(r.flags),
-                    v("primary_diagnosis") or "", v("icd10") or "", v("diagnosis_basis") or "",
-                    v("diagnosis_date") or "", ";".join(v("treatment_modalities") or []),
-                    v("cross_region") if f else "", r.submitted_at or "",
-                    f"{r.error.code}: {r.error.message}" if r.error else ""])
+        w.writerow(
+            [
+                r.case_id,
+                r.decision or "",
+                r.disease or "",
+                ";".join(r.reason_codes),
+                ";".join(r.flags),
+                v("primary_diagnosis") or "",
+                v("icd10") or "",
+                v("diagnosis_basis") or "",
+                v("diagnosis_date") or "",
+                ";".join(v("treatment_modalities") or []),
+                v("cross_region") if f else "",
+                r.submitted_at or "",
+                f"{r.error.code}: {r.error.message}" if r.error else "",
+            ]
+        )
     return buf.getvalue()
 
 
@@ -66,11 +102,20 @@ def triage_html(recs: list[Recommendation], summary: dict[str, Any], kb_version:
         items = [r for r in ordered if (r.decision or "error") == key]
         groups.append((key, title, items))
     hist = list(summary.get("histogram", {}).items())
-    return str(_env().get_template("triage.html.j2").render(
-        recs=ordered, groups=groups, summary=summary, histogram=hist, hist_max=max([n for _, n in hist] or [1]),
-        version=__version__, kb_version=kb_version or "—",
-        generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
-    ))
+    return str(
+        _env()
+        .get_template("triage.html.j2")
+        .render(
+            recs=ordered,
+            groups=groups,
+            summary=summary,
+            histogram=hist,
+            hist_max=max([n for _, n in hist] or [1]),
+            version=__version__,
+            kb_version=kb_version or "—",
+            generated=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        )
+    )
 
 
 def form_html(form: ApplicationForm) -> str:
@@ -91,13 +136,23 @@ def form_html(form: ApplicationForm) -> str:
             return "、".join(map(str, v))
         return str(v)
 
-    return str(_env().get_template("form.html.j2").render(
-        form=form, rows=FORM_ROWS, notes=notes, display=display,
-        note_index=lambda key, i: index[(key, i)], version=__version__,
-    ))
+    return str(
+        _env()
+        .get_template("form.html.j2")
+        .render(
+            form=form,
+            rows=FORM_ROWS,
+            notes=notes,
+            display=display,
+            note_index=lambda key, i: index[(key, i)],
+            version=__version__,
+        )
+    )
 
 
-def write_batch(out: Path, recs: list[Recommendation], summary: dict[str, Any], kb_version: str | None) -> dict[str, Path]:
+def write_batch(
+    out: Path, recs: list[Recommendation], summary: dict[str, Any], kb_version: str | None
+) -> dict[str, Path]:
     """Write results.jsonl, results.csv and report.html under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     paths = {"jsonl": out / "results.jsonl", "csv": out / "results.csv", "html": out / "report.html"}

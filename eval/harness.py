@@ -52,7 +52,9 @@ def run_eval(dataset: Path, deps: Deps, *, workers: int = 1) -> EvalResult:
     """Triage every case of ``dataset`` that has a gold.json, and score it."""
     folders = [f for f in case_folders(dataset) if (f / "gold.json").exists()]
     if not folders:
-        raise InvalidInputError(f"no case folders with gold.json in {dataset}", "An eval dataset needs gold.json per case.")
+        raise InvalidInputError(
+            f"no case folders with gold.json in {dataset}", "An eval dataset needs gold.json per case."
+        )
     t0 = time.perf_counter()
     results = list(run_batch(folders, deps, workers=workers))
     wall = time.perf_counter() - t0
@@ -99,16 +101,36 @@ def deciding_check(rec: Any) -> str:
 def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
     """The report: summary, confusion matrix, per-field accuracy, every wrong case."""
     m = res.metrics
-    lines = [f"# certreview eval — {m['dataset']}", "",
-             f"Backend `{m['backend']}`, knowledge base `{m['kb_version']}`, {m['cases']} cases.", "",
-             "| metric | value |", "|---|---|"]
-    for key in ("decision_accuracy", "macro_f1", "false_approve", "false_reject", "errors", "reason_recall",
-                "field_accuracy_min", "citation_coverage", "grounding", "cases_per_s"):
+    lines = [
+        f"# certreview eval — {m['dataset']}",
+        "",
+        f"Backend `{m['backend']}`, knowledge base `{m['kb_version']}`, {m['cases']} cases.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for key in (
+        "decision_accuracy",
+        "macro_f1",
+        "false_approve",
+        "false_reject",
+        "errors",
+        "reason_recall",
+        "field_accuracy_min",
+        "citation_coverage",
+        "grounding",
+        "cases_per_s",
+    ):
         lines.append(f"| {key} | {m[key]} |")
     ta = m["turnaround_ms"]
-    lines += [f"| turnaround p50 / p95 / max (ms) | {ta['p50']} / {ta['p95']} / {ta['max']} |", "",
-              "## Confusion matrix (rows gold, columns predicted)", "",
-              "| gold \\ pred | approve | reject | need_info | error |", "|---|---|---|---|---|"]
+    lines += [
+        f"| turnaround p50 / p95 / max (ms) | {ta['p50']} / {ta['p95']} / {ta['max']} |",
+        "",
+        "## Confusion matrix (rows gold, columns predicted)",
+        "",
+        "| gold \\ pred | approve | reject | need_info | error |",
+        "|---|---|---|---|---|",
+    ]
     for g, row in m["confusion"].items():
         lines.append(f"| {g} | {row['approve']} | {row['reject']} | {row['need_info']} | {row['error']} |")
     lines += ["", "## Field accuracy", "", "| field | accuracy |", "|---|---|"]
@@ -120,8 +142,10 @@ def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
     for s in wrong:
         p = s.pred
         lines.append(f"### {s.case_id}")
-        lines.append(f"- expected **{s.gold['decision']}** {s.gold.get('reason_codes')} — predicted "
-                     f"**{p.decision}** {p.reason_codes}")
+        lines.append(
+            f"- expected **{s.gold['decision']}** {s.gold.get('reason_codes')} — predicted "
+            f"**{p.decision}** {p.reason_codes}"
+        )
         lines.append(f"- deciding check: {deciding_check(p)}")
         for name, ok in s.field_ok.items():
             if not ok:
@@ -135,6 +159,7 @@ def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, float, float, float]]:
     """(metric, old, new, delta) for every numeric metric present in both."""
+
     def flat(d: dict[str, Any], prefix: str = "") -> dict[str, float]:
         out: dict[str, float] = {}
         for k, v in d.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,9 +46,8 @@ def score_case(gold: dict[str, Any], pred: Recommendation, doc_text: Callable[[s
             value = fields[name].value if name in fields else None
             cs.field_ok[name] = field_matches(name, gold["form"][name], value)
     cs.reasons_hit = len(set(gold.get("reason_codes", [])) & set(pred.reason_codes))
-    cited = {t for c in pred.citations for t in c.topics} | {
-        t for ch in pred.checks for c in ch.citations for t in c.topics
-    }
+    # the recommendation's own citations (those of its deciding checks), not every check's
+    cited = {t for c in pred.citations for t in c.topics}
     cs.topics_hit = len(set(gold.get("must_cite_topics", [])) & cited)
     spans = [s for f in fields.values() for s in f.evidence] + [s for ch in pred.checks for s in ch.evidence]
     for s in spans:
@@ -64,7 +63,7 @@ def score_case(gold: dict[str, Any], pred: Recommendation, doc_text: Callable[[s
     return cs
 
 
-def macro_f1(pairs: list[tuple[str, str | None]]) -> float:
+def macro_f1(pairs: Sequence[tuple[str, str | None]]) -> float:
     """Macro-F1 over approve / reject / need_info."""
     f1s = []
     for lab in LABELS:
@@ -82,7 +81,7 @@ def percentile(values: list[float], p: float) -> float:
     if not values:
         return 0.0
     v = sorted(values)
-    return v[min(len(v) - 1, max(0, int(round(p * (len(v) - 1)))))]
+    return v[min(len(v) - 1, max(0, round(p * (len(v) - 1))))]
 
 
 def aggregate(scores: list[CaseScore], times_ms: list[float], wall_s: float) -> dict[str, Any]:
@@ -114,7 +113,10 @@ def aggregate(scores: list[CaseScore], times_ms: list[float], wall_s: float) -> 
         "citation_coverage": round(sum(s.topics_hit for s in scores) / gold_topics, 4) if gold_topics else 1.0,
         "grounding": round(sum(s.quotes_grounded for s in scores) / quotes, 4) if quotes else 1.0,
         "quotes": quotes,
-        "turnaround_ms": {"p50": round(percentile(times_ms, 0.5), 2), "p95": round(percentile(times_ms, 0.95), 2),
-                          "max": round(max(times_ms), 2) if times_ms else 0.0},
+        "turnaround_ms": {
+            "p50": round(percentile(times_ms, 0.5), 2),
+            "p95": round(percentile(times_ms, 0.95), 2),
+            "max": round(max(times_ms), 2) if times_ms else 0.0,
+        },
         "cases_per_s": round(n / wall_s, 2) if wall_s > 0 else 0.0,
     }

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from agent.errors import InvalidInputError
+from eval.metrics import percentile
 
 MODES = ("hybrid", "bm25", "dense")
 
@@ -19,7 +20,9 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInputError(f"cannot read query set {path}: {exc}", "A YAML file with queries: [{q, topics}]") from None
+        raise InvalidInputError(
+            f"cannot read query set {path}: {exc}", "A YAML file with queries: [{q, topics}]"
+        ) from None
     queries = data.get("queries") if isinstance(data, dict) else None
     if not queries or not all(isinstance(q, dict) and q.get("q") and q.get("topics") for q in queries):
         raise InvalidInputError(f"{path}: expected 'queries' with q and topics in every item")
@@ -43,12 +46,11 @@ def score_retrieval(kb: Any, queries: list[dict[str, Any]], *, k: int = 5) -> di
             rr.append(1.0 / rank if rank else 0.0)
             for t in wanted:
                 by_topic.setdefault(t, []).append(hit)
-        times.sort()
         out["modes"][mode] = {
             "recall_at_k": round(sum(hits) / len(hits), 4),
             "mrr": round(sum(rr) / len(rr), 4),
             "recall_by_topic": {t: round(sum(v) / len(v), 4) for t, v in sorted(by_topic.items())},
-            "p50_ms": round(times[len(times) // 2], 2),
-            "p95_ms": round(times[min(len(times) - 1, int(0.95 * (len(times) - 1)))], 2),
+            "p50_ms": round(percentile(times, 0.5), 2),
+            "p95_ms": round(percentile(times, 0.95), 2),
         }
     return out

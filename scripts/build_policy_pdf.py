@@ -95,9 +95,7 @@ def width(text: str, size: float) -> float:
     return float(pdfmetrics.stringWidth(text, FONT, size))
 
 
-def wrap(
-    text: str, size: float, first_indent: float = 0.0, *, limit: float = TEXT_W
-) -> list[tuple[str, float]]:
+def wrap(text: str, size: float, first_indent: float = 0.0, *, limit: float = TEXT_W) -> list[tuple[str, float]]:
     """Break ``text`` into ``(line, x_offset)`` pairs no wider than ``limit``.
 
     The first line is shifted by ``first_indent``. Latin/digit runs stay whole

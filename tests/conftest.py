@@ -56,9 +56,17 @@ def base_case(case_id: str = "T-001", **over: Any) -> dict[str, Any]:
         "case_id": case_id,
         "submitted_at": "2025-06-03T10:15:00+08:00",
         "applicant": {
-            "name": "张三", "id_number": "440106196505123456", "sex": "男", "birth_date": "1965-05-12",
-            "insurance": {"scheme": "职工医保", "region_code": "440100", "region_name": "广州市",
-                          "status": "正常参保", "cross_region_filing": None},
+            "name": "张三",
+            "id_number": "440106196505123456",
+            "sex": "男",
+            "birth_date": "1965-05-12",
+            "insurance": {
+                "scheme": "职工医保",
+                "region_code": "440100",
+                "region_name": "广州市",
+                "status": "正常参保",
+                "cross_region_filing": None,
+            },
         },
         "hospital": {"name": "示例肿瘤医院", "region_code": "440100", "designated": True},
         "requested_disease": "恶性肿瘤门诊治疗",
@@ -91,8 +99,14 @@ CLINIC_PLAN = """示例肿瘤医院　门诊病历
 """
 
 
-def write_case(root: Path, case: dict[str, Any], records: dict[str, str | bytes], *,
-               gold: dict[str, Any] | None = None, form: dict[str, Any] | None = None) -> Path:
+def write_case(
+    root: Path,
+    case: dict[str, Any],
+    records: dict[str, str | bytes],
+    *,
+    gold: dict[str, Any] | None = None,
+    form: dict[str, Any] | None = None,
+) -> Path:
     """Write a case folder: case.json, records/<name> (str as UTF-8, bytes as given), gold/form."""
     folder = root / case["case_id"]
     (folder / "records").mkdir(parents=True, exist_ok=True)

@@ -63,9 +63,20 @@ def test_family_history_is_someone_elses_but_an_informant_is_not() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "who"),
-    [("C34.100x001", "C34.1"), ("I10.x00", "I10"), ("I10.x00x032", "I10"), ("Ｃ３４．１", "C34.1"),
-     ("c16.9", "C16.9"), ("E11.900", "E11.9"), ("N18.5", "N18.5"), ("C61.x00", "C61"), ("Z94.000", "Z94.0"),
-     ("D05.1", "D05.1"), ("pT3N1bM0", None), ("CK20", None)],
+    [
+        ("C34.100x001", "C34.1"),
+        ("I10.x00", "I10"),
+        ("I10.x00x032", "I10"),
+        ("Ｃ３４．１", "C34.1"),
+        ("c16.9", "C16.9"),
+        ("E11.900", "E11.9"),
+        ("N18.5", "N18.5"),
+        ("C61.x00", "C61"),
+        ("Z94.000", "Z94.0"),
+        ("D05.1", "D05.1"),
+        ("pT3N1bM0", None),
+        ("CK20", None),
+    ],
 )
 def test_icd10_normalisation(raw: str, who: str | None) -> None:
     assert normalize(raw) == who
@@ -73,16 +84,24 @@ def test_icd10_normalisation(raw: str, who: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "date"),
-    [("2025年3月5日", "2025-03-05"), ("2025-03-05 10:20", "2025-03-05"), ("2025.3.5", "2025-03-05"),
-     ("2025/03/05", "2025-03-05"), ("25-03-05", "2025-03-05"), ("二〇二五年三月五日", "2025-03-05"),
-     ("二〇二四年十二月二十日", "2024-12-20")],
+    [
+        ("2025年3月5日", "2025-03-05"),
+        ("2025-03-05 10:20", "2025-03-05"),
+        ("2025.3.5", "2025-03-05"),
+        ("2025/03/05", "2025-03-05"),
+        ("25-03-05", "2025-03-05"),
+        ("二〇二五年三月五日", "2025-03-05"),
+        ("二〇二四年十二月二十日", "2024-12-20"),
+    ],
 )
 def test_date_formats(text: str, date: str) -> None:
     assert find_dates(text)[0].date.isoformat() == date
 
 
 def test_document_date_is_the_report_date_not_the_submission_or_print_date() -> None:
-    v = view("病理诊断报告\n送检日期：2025-05-10　收到日期：2025-05-11\n报告日期：2025年5月20日\n打印时间：2025-06-01 09:00")
+    v = view(
+        "病理诊断报告\n送检日期：2025-05-10　收到日期：2025-05-11\n报告日期：2025年5月20日\n打印时间：2025-06-01 09:00"
+    )
     assert v.kind == "pathology" and v.date == dt.date(2025, 5, 20)
     d = view("出 院 小 结\n入院日期：2025-02-17　出院日期：2025-02-26\n出 院 诊 断：\n1. 2型糖尿病肾病")
     assert d.kind == "discharge" and d.date == dt.date(2025, 2, 26)
@@ -97,8 +116,10 @@ def test_names_without_codes_and_pathology_style_names() -> None:
 
 
 def test_modalities_follow_the_drug_and_negations_count_nothing() -> None:
-    v = view("处理：\n1. 泰瑞沙80mg qd；来曲唑2.5mg qd；帕博利珠单抗200mg q3w；XELOX方案化疗；IMRT 60Gy/30f。\n"
-             "2. 患者拒绝化疗。\n3. 苯磺酸氨氯地平5mg qd 降压。")
+    v = view(
+        "处理：\n1. 泰瑞沙80mg qd；来曲唑2.5mg qd；帕博利珠单抗200mg q3w；XELOX方案化疗；IMRT 60Gy/30f。\n"
+        "2. 患者拒绝化疗。\n3. 苯磺酸氨氯地平5mg qd 降压。"
+    )
     found = {(t.term, t.modalities, t.negated) for t in treatment_mentions(v)}
     assert ("泰瑞沙", ("targeted",), False) in found
     assert ("来曲唑", ("endocrine",), False) in found
@@ -116,7 +137,9 @@ def test_drug_levels_and_departments_are_not_treatments() -> None:
 
 
 def test_lab_values_with_units() -> None:
-    v = view("血肌酐 9.1 mg/dL\n估算肾小球滤过率(eGFR,CKD-EPI) 8.6 ↓ ml/min/1.73m²\n尿肌酐(UCr) 6.12 mmol/L\nBP 168/104mmHg")
+    v = view(
+        "血肌酐 9.1 mg/dL\n估算肾小球滤过率(eGFR,CKD-EPI) 8.6 ↓ ml/min/1.73m²\n尿肌酐(UCr) 6.12 mmol/L\nBP 168/104mmHg"
+    )
     got = {(x.kind, x.value, x.value2) for x in lab_values(v)}
     assert ("scr", 804.4, None) in got and ("egfr", 8.6, None) in got and ("bp", 168.0, 104.0) in got
     assert not any(x.kind == "scr" and x.value == 6.12 for x in lab_values(v))

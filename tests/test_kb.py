@@ -65,10 +65,16 @@ def test_untagged_clauses_get_topics_from_keywords() -> None:
 
 
 def test_notice_items_and_paragraph_fallback() -> None:
-    items = split_clauses("关于某事的通知\n一、参保状态正常方可申请。\n二、定点医疗机构负责受理。\n", doc_id="N", title="N", meta={})
+    items = split_clauses(
+        "关于某事的通知\n一、参保状态正常方可申请。\n二、定点医疗机构负责受理。\n", doc_id="N", title="N", meta={}
+    )
     assert [c.clause_id for c in items] == ["N#一、", "N#二、"]
-    paras = split_clauses("第一段说明参保人的申请条件。\n\n第二段说明定点医疗机构的职责。\n",
-                          doc_id="P", title="P", meta={"split": "paragraphs"})
+    paras = split_clauses(
+        "第一段说明参保人的申请条件。\n\n第二段说明定点医疗机构的职责。\n",
+        doc_id="P",
+        title="P",
+        meta={"split": "paragraphs"},
+    )
     assert [c.article for c in paras] == ["第1段", "第2段"]
 
 
@@ -86,7 +92,9 @@ def test_pdf_policy_is_read_with_pages_and_cjk_lines_joined(tmp_path: Path) -> N
 
 def test_refresh_reports_added_changed_removed_and_noop(tmp_path: Path) -> None:
     s = Settings(home=tmp_path / "home")
-    pol = _policies(tmp_path / "pol", {"a.md": DOC_A, "b.md": "---\ndoc_id: DOC-B\n---\n第一条　定点医疗机构负责受理。\n"})
+    pol = _policies(
+        tmp_path / "pol", {"a.md": DOC_A, "b.md": "---\ndoc_id: DOC-B\n---\n第一条　定点医疗机构负责受理。\n"}
+    )
     first = refresh(s, pol)
     assert first.docs_added == ["a.md", "b.md"] and first.clause_count == 4 and first.embedded == 4
     assert refresh(s, pol).noop
@@ -151,13 +159,16 @@ def test_second_writer_gets_a_clear_busy_error(tmp_path: Path) -> None:
 
 
 def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(tmp_path: Path) -> None:
-    pol = _policies(tmp_path / "pol", {
-        "good.md": DOC_A,
-        "empty.md": "",
-        "corrupt.pdf": b"%PDF-1.4 this is not a pdf",
-        "notes.txt": "这是一段没有条款编号的说明文字。",
-        "table.xlsx": b"PK\x03\x04",
-    })
+    pol = _policies(
+        tmp_path / "pol",
+        {
+            "good.md": DOC_A,
+            "empty.md": "",
+            "corrupt.pdf": b"%PDF-1.4 this is not a pdf",
+            "notes.txt": "这是一段没有条款编号的说明文字。",
+            "table.xlsx": b"PK\x03\x04",
+        },
+    )
     make_pdf(pol / "locked.pdf", ["第一条　加密文件。"], encrypt="secret")
     make_image_pdf(pol / "scan.pdf")
     rep = refresh(Settings(home=tmp_path / "home"), pol)
@@ -207,8 +218,13 @@ def test_kb_check_names_each_problem(deps: object, tmp_path: Path) -> None:
 
 def test_search_json_shape_and_reopen_in_new_process(home: Path) -> None:
     env = {**os.environ, "CERTREVIEW_HOME": str(home)}
-    out = subprocess.run([sys.executable, "-m", "cli", "kb", "search", "跨省就医要不要备案", "--json", "-k", "3"],
-                         capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "cli", "kb", "search", "跨省就医要不要备案", "--json", "-k", "3"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     hits = json.loads(out.stdout)
     assert len(hits) == 3
     assert set(hits[0]) >= {"clause_id", "doc_id", "title", "article", "topics", "score", "text"}

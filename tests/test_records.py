@@ -66,8 +66,18 @@ def test_encrypted_and_scanned_pdfs(tmp_path: Path) -> None:
 
 
 def test_text_pdf_drops_repeated_headers_and_page_numbers(tmp_path: Path) -> None:
-    pdf = make_pdf(tmp_path / "r.pdf", ["示例医院 出院记录", "出院诊断：右肺腺癌", "第1页 共2页", "\f",
-                                        "示例医院 出院记录", "出院医嘱：奥希替尼", "第2页 共2页"])
+    pdf = make_pdf(
+        tmp_path / "r.pdf",
+        [
+            "示例医院 出院记录",
+            "出院诊断：右肺腺癌",
+            "第1页 共2页",
+            "\f",
+            "示例医院 出院记录",
+            "出院医嘱：奥希替尼",
+            "第2页 共2页",
+        ],
+    )
     text = read_record(pdf, "records/r.pdf").text
     assert text.count("示例医院 出院记录") == 1
     assert "第1页" not in text and "第2页" not in text
@@ -79,7 +89,9 @@ def test_case_goes_on_without_unreadable_records(cases_dir: Path) -> None:
     case = load_case(folder)
     assert [d.name for d in case.documents] == ["records/病理.txt"]
     assert {s.document: s.reason for s in case.skipped} == {
-        "records/x.docm": "unsupported file type '.docm'", "records/空.txt": "empty file"}
+        "records/x.docm": "unsupported file type '.docm'",
+        "records/空.txt": "empty file",
+    }
 
 
 @pytest.mark.parametrize(
@@ -99,7 +111,7 @@ def test_invalid_case_json_names_the_field(cases_dir: Path, change: dict[str, st
 
 def test_missing_and_malformed_case_json(cases_dir: Path) -> None:
     (cases_dir / "A").mkdir()
-    with pytest.raises(InvalidInputError, match="A: case.json is missing"):
+    with pytest.raises(InvalidInputError, match=r"A: case\.json is missing"):
         load_case(cases_dir / "A")
     (cases_dir / "B").mkdir()
     (cases_dir / "B" / "case.json").write_text("{ not json", encoding="utf-8")

@@ -39,7 +39,7 @@ def certainty(view: DocView, start: int, end: int) -> Certainty:
         return "negated"
     if _NEG_AFTER.search(after):
         return "negated"
-    ss, se = view.clause_bounds(start, end)
+    _ss, se = view.clause_bounds(start, end)
     # hedges in the comma-clause, or a trailing question mark right after the term
     if _HEDGE.search(view.half[cs:ce]) or re.match(r"^[^，,。；;]{0,12}[?？]", view.half[end:se]):
         return "uncertain"
@@ -55,7 +55,9 @@ def is_family(view: DocView, start: int, end: int) -> bool:
     cs, _ = view.clause_bounds(start, end, commas=False)
     for m in reversed(list(_FAMILY.finditer(view.half[cs:start]))):
         # a relative who tells the history or signs is an informant, not the patient
-        if re.match(r"^.{0,2}(代诉|代述|代为|陪同|陪诊|诉|述|签字|签名|出示|要求|同意|知情)", view.half[cs + m.end() : start]):
+        if re.match(
+            r"^.{0,2}(代诉|代述|代为|陪同|陪诊|诉|述|签字|签名|出示|要求|同意|知情)", view.half[cs + m.end() : start]
+        ):
             continue
         return True
     return False

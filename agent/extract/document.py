@@ -15,22 +15,54 @@ from agent.models import Document, Span
 # Document kinds, most specific first; matched against the document's heading lines.
 KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [
     ("cytology", ("细胞学", "脱落细胞", "细针穿刺", "液基细胞", "胸水细胞", "腹水细胞", "细胞病理", "FNA")),
-    ("pathology", ("病理报告", "病理诊断报告", "病理检查报告", "病理学诊断", "组织病理", "病理科", "冰冻切片", "病理会诊")),
+    (
+        "pathology",
+        ("病理报告", "病理诊断报告", "病理检查报告", "病理学诊断", "组织病理", "病理科", "冰冻切片", "病理会诊"),
+    ),
     ("dialysis", ("透析记录", "血液净化", "腹透随访", "腹膜透析随访", "腹膜透析记录", "透析治疗记录", "透析单")),
     ("operation", ("手术记录", "手术报告")),
     ("certificate", ("诊断证明", "疾病证明", "病情证明", "疾病诊断证明")),
     ("discharge", ("出院小结", "出院记录", "出院证", "住院病历摘要", "出院摘要", "病案首页")),
     ("admission", ("入院记录", "住院记录", "首次病程")),
     ("prescription", ("处方笺", "处方单", "电子处方", "门诊处方", "处方")),
-    ("imaging", ("CT", "MRI", "磁共振", "PET", "超声", "彩超", "B超", "X线", "影像", "放射科", "心动图", "眼底照相", "造影", "DR检查", "钼靶")),
+    (
+        "imaging",
+        (
+            "CT",
+            "MRI",
+            "磁共振",
+            "PET",
+            "超声",
+            "彩超",
+            "B超",
+            "X线",
+            "影像",
+            "放射科",
+            "心动图",
+            "眼底照相",
+            "造影",
+            "DR检查",
+            "钼靶",
+        ),
+    ),
     ("lab", ("检验报告", "检验单", "化验", "检验科", "生化", "血常规", "检验结果", "检测报告")),
     ("consult", ("会诊记录", "会诊意见")),
     ("outpatient", ("门诊病历", "门诊记录", "复诊记录", "门诊", "随访记录", "病程记录", "就诊记录")),
 ]
 KIND_LABEL = {
-    "cytology": "细胞学报告", "pathology": "病理报告", "dialysis": "透析记录", "operation": "手术记录",
-    "certificate": "诊断证明书", "discharge": "出院小结", "admission": "入院记录", "prescription": "处方",
-    "imaging": "影像报告", "lab": "检验报告", "consult": "会诊记录", "outpatient": "门诊病历", "other": "其他文书",
+    "cytology": "细胞学报告",
+    "pathology": "病理报告",
+    "dialysis": "透析记录",
+    "operation": "手术记录",
+    "certificate": "诊断证明书",
+    "discharge": "出院小结",
+    "admission": "入院记录",
+    "prescription": "处方",
+    "imaging": "影像报告",
+    "lab": "检验报告",
+    "consult": "会诊记录",
+    "outpatient": "门诊病历",
+    "other": "其他文书",
 }
 
 # Which labelled date is a document's own date, by kind (the first label found wins).
@@ -47,7 +79,25 @@ _DATE_LABELS: dict[str, tuple[str, ...]] = {
     "operation": ("手术日期", "手术时间", "记录日期"),
     "admission": ("记录日期", "入院日期"),
 }
-_NOT_OWN_DATE = ("开始", "首次", "送检", "收到", "接收", "打印", "复印", "采集", "采样", "入院", "出生", "登记", "申请", "取材", "签收", "收样", "检查日期")
+_NOT_OWN_DATE = (
+    "开始",
+    "首次",
+    "送检",
+    "收到",
+    "接收",
+    "打印",
+    "复印",
+    "采集",
+    "采样",
+    "入院",
+    "出生",
+    "登记",
+    "申请",
+    "取材",
+    "签收",
+    "收样",
+    "检查日期",
+)
 
 # Section headings -> canonical section; matched at line start, spaced forms too (病 理 诊 断).
 SECTION_WORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -56,14 +106,87 @@ SECTION_WORDS: list[tuple[str, tuple[str, ...]]] = [
     ("hpi", ("现病史", "病史摘要", "简要病史", "病史", "主诉", "入院情况")),
     ("path_dx", ("病理诊断", "病理学诊断", "诊断意见", "细胞学诊断", "病理结论")),
     ("clinical_dx", ("临床诊断", "送检诊断", "临床印象")),
-    ("dx", ("出院诊断", "最后诊断", "修正诊断", "术后诊断", "门诊诊断", "初步诊断", "入院诊断", "诊断结果", "诊断", "印象",
-            "影像诊断", "检查结论", "超声提示", "结论", "意见", "提示", "术前诊断")),
-    ("findings", ("辅助检查", "检查所见", "影像所见", "镜下所见", "肉眼所见", "大体所见", "大体描述", "光镜所见", "免疫组化", "检查结果",
-                  "分子检测", "基因检测", "检查及化验", "实验室检查", "化验结果")),
-    ("course", ("诊疗经过", "住院经过", "治疗经过", "住院诊疗经过", "出院情况", "病程", "手术经过", "手术过程", "透析过程", "治疗过程记录")),
+    (
+        "dx",
+        (
+            "出院诊断",
+            "最后诊断",
+            "修正诊断",
+            "术后诊断",
+            "门诊诊断",
+            "初步诊断",
+            "入院诊断",
+            "诊断结果",
+            "诊断",
+            "印象",
+            "影像诊断",
+            "检查结论",
+            "超声提示",
+            "结论",
+            "意见",
+            "提示",
+            "术前诊断",
+        ),
+    ),
+    (
+        "findings",
+        (
+            "辅助检查",
+            "检查所见",
+            "影像所见",
+            "镜下所见",
+            "肉眼所见",
+            "大体所见",
+            "大体描述",
+            "光镜所见",
+            "免疫组化",
+            "检查结果",
+            "分子检测",
+            "基因检测",
+            "检查及化验",
+            "实验室检查",
+            "化验结果",
+        ),
+    ),
+    (
+        "course",
+        (
+            "诊疗经过",
+            "住院经过",
+            "治疗经过",
+            "住院诊疗经过",
+            "出院情况",
+            "病程",
+            "手术经过",
+            "手术过程",
+            "透析过程",
+            "治疗过程记录",
+        ),
+    ),
     ("exam", ("查体", "体格检查", "专科检查")),
-    ("plan", ("处理意见", "处理", "诊疗计划", "治疗计划", "出院医嘱", "医嘱", "建议", "治疗方案", "处方", "Rp", "用药", "出院带药",
-              "治疗意见", "诊疗意见", "治疗建议", "透后用药", "下一步计划", "计划")),
+    (
+        "plan",
+        (
+            "处理意见",
+            "处理",
+            "诊疗计划",
+            "治疗计划",
+            "出院医嘱",
+            "医嘱",
+            "建议",
+            "治疗方案",
+            "处方",
+            "Rp",
+            "用药",
+            "出院带药",
+            "治疗意见",
+            "诊疗意见",
+            "治疗建议",
+            "透后用药",
+            "下一步计划",
+            "计划",
+        ),
+    ),
 ]
 DX_SECTIONS = ("dx", "path_dx")
 HISTORY_SECTIONS = ("family", "past", "hpi")
@@ -124,7 +247,7 @@ class DocView:
     def kind(self) -> str:
         """Document kind from its heading lines, JSON title and file name."""
         head_lines = [fold(ln) for ln in self.half.splitlines() if ln.strip()][:4]
-        candidates = head_lines + [fold(halfwidth(self.doc.title or "")), fold(self.doc.name.split("/")[-1])]
+        candidates = [*head_lines, fold(halfwidth(self.doc.title or "")), fold(self.doc.name.split("/")[-1])]
         for line in candidates:
             for kind, words in KIND_WORDS:
                 if any(w in line for w in words):
@@ -138,7 +261,7 @@ class DocView:
         out: list[Section] = []
         first = marks[0][0] if marks else len(self.text)
         out.append(Section("header", "", 0, first))
-        for i, (s, e, word) in enumerate(marks):
+        for i, (_s, e, word) in enumerate(marks):
             end = marks[i + 1][0] if i + 1 < len(marks) else len(self.text)
             out.append(Section(_WORD_TO_SECTION.get(word, "other"), word, e, end))
         return out
@@ -154,7 +277,7 @@ class DocView:
     @cached_property
     def date_mention(self) -> DateMention | None:
         """The document's own date (报告日期/出院日期/就诊日期 …), never a 送检/打印 date."""
-        labels = _DATE_LABELS.get(self.kind, ()) + ("报告日期", "报告时间", "日期")
+        labels = (*_DATE_LABELS.get(self.kind, ()), "报告日期", "报告时间", "日期")
         for label in labels:
             pat = r"[ \t]*".join(re.escape(c) for c in label)
             for m in re.finditer(pat + r"[ \t]*[:：]?[ \t]*", self.half):
@@ -208,9 +331,7 @@ class DocView:
         e = self.text.find("\n", offset)
         return s, (len(self.text) if e < 0 else e)
 
-    def clause_bounds(
-        self, start: int, end: int, *, commas: bool = False, enumeration: bool = True
-    ) -> tuple[int, int]:
+    def clause_bounds(self, start: int, end: int, *, commas: bool = False, enumeration: bool = True) -> tuple[int, int]:
         """The clause (between 。；\\n, or also commas, and 、 unless ``enumeration`` is off)."""
         pat = (_COMMA if enumeration else _COMMA_NO_ENUM) if commas else _CLAUSE_END
         s = 0

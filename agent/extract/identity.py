@@ -9,8 +9,14 @@ from dataclasses import dataclass, field
 from agent.extract.document import DocView
 from agent.models import Applicant, Span
 
-_NAME = re.compile(r"(?<![联系人家属代办监护医师生护士者签审核报告检验送申请录入])姓[ \t]*名[ \t*]*[:：]?[ \t*]*([\u4e00-\u9fa5][\u4e00-\u9fa5·•*＊XＸ某]{1,4})")
-_ID = re.compile(r"(?:身份证号码|身份证号|身份证|证件号码|证件号|公民身份号码|ID号)[ \t*]*[:：]?[ \t*]*([0-9]{17}[0-9Xx]|[0-9]{6}[*＊]{4,8}[0-9Xx*]{2,6})")
+_NAME = re.compile(
+    r"(?<![联系人家属代办监护医师生护士者签审核报告检验送申请录入])姓[ \t]*名[ \t*]*[:：]?[ \t*]*"
+    r"([\u4e00-\u9fa5][\u4e00-\u9fa5·•*＊XＸ某]{1,4})"
+)
+_ID = re.compile(
+    r"(?:身份证号码|身份证号|身份证|证件号码|证件号|公民身份号码|ID号)[ \t*]*[:：]?[ \t*]*"
+    r"([0-9]{17}[0-9Xx]|[0-9]{6}[*＊]{4,8}[0-9Xx*]{2,6})"
+)
 _AGE = re.compile(r"年[ \t]*龄[ \t*]*[:：]?[ \t*]*(\d{1,3})[ \t]*岁")
 _SEX = re.compile(r"性[ \t]*别[ \t*]*[:：]?[ \t*]*([男女])")
 
@@ -63,8 +69,12 @@ def document_identity(view: DocView, applicant: Applicant) -> Identity:
     if ident.age is not None and applicant.birth_date and view.date:
         expected = _age_on(applicant.birth_date, view.date)
         if abs(expected - ident.age) > 1:
-            ident.problems.append((f"文书年龄{ident.age}岁与申请人出生日期不符（应约{expected}岁）",
-                                   [ident.age_span] if ident.age_span else []))
+            ident.problems.append(
+                (
+                    f"文书年龄{ident.age}岁与申请人出生日期不符（应约{expected}岁）",
+                    [ident.age_span] if ident.age_span else [],
+                )
+            )
     if ident.sex and applicant.sex and ident.sex != applicant.sex:
         ident.problems.append((f"文书性别“{ident.sex}”与申请人不符", []))
     return ident

@@ -42,8 +42,18 @@ def lab_values(view: DocView) -> list[LabValue]:
     for m in _EGFR.finditer(half):
         if float(m.group(2)) > 200:  # a year or a formula version, not a filtration rate
             continue
-        out.append(LabValue(view, "egfr", float(m.group(2)), None, m.start(), m.end(),
-                            view.section_at(m.start()).name, is_family(view, m.start(), m.end())))
+        out.append(
+            LabValue(
+                view,
+                "egfr",
+                float(m.group(2)),
+                None,
+                m.start(),
+                m.end(),
+                view.section_at(m.start()).name,
+                is_family(view, m.start(), m.end()),
+            )
+        )
     for m in _SCR.finditer(half):
         ctx = half[max(0, m.start() - 3) : m.start()]
         if "尿" in ctx or "清除" in half[m.end() : m.end() + 4]:
@@ -52,8 +62,18 @@ def lab_values(view: DocView) -> list[LabValue]:
         unit = (m.group(3) or "").lower()
         if "mg" in unit or (not unit and v < 30):
             v = round(v * MG_DL_TO_UMOL_L, 1)
-        out.append(LabValue(view, "scr", v, None, m.start(), m.end(),
-                            view.section_at(m.start()).name, is_family(view, m.start(), m.end())))
+        out.append(
+            LabValue(
+                view,
+                "scr",
+                v,
+                None,
+                m.start(),
+                m.end(),
+                view.section_at(m.start()).name,
+                is_family(view, m.start(), m.end()),
+            )
+        )
     for m in _BP.finditer(half):
         sbp, dbp = float(m.group(1)), float(m.group(2))
         if not (70 <= sbp <= 280 and 30 <= dbp <= 180 and sbp > dbp):
@@ -62,8 +82,18 @@ def lab_values(view: DocView) -> list[LabValue]:
         ctx = half[max(line_s, m.start() - 30) : m.end() + 6]
         if not (_BP_CONTEXT.search(ctx) or m.group(3) or _in_bp_table(view, m.start())):
             continue
-        out.append(LabValue(view, "bp", sbp, dbp, m.start(), m.end(),
-                            view.section_at(m.start()).name, is_family(view, m.start(), m.end())))
+        out.append(
+            LabValue(
+                view,
+                "bp",
+                sbp,
+                dbp,
+                m.start(),
+                m.end(),
+                view.section_at(m.start()).name,
+                is_family(view, m.start(), m.end()),
+            )
+        )
     return out
 
 

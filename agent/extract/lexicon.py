@@ -11,8 +11,15 @@ import yaml
 
 _PATH = Path(__file__).resolve().parent.parent / "data" / "lexicon.yaml"
 MODALITIES = (
-    "radiotherapy", "chemotherapy", "targeted", "endocrine", "immunotherapy",
-    "dialysis", "anti_rejection", "antihypertensive", "hypoglycaemic",
+    "radiotherapy",
+    "chemotherapy",
+    "targeted",
+    "endocrine",
+    "immunotherapy",
+    "dialysis",
+    "anti_rejection",
+    "antihypertensive",
+    "hypoglycaemic",
 )
 TUMOUR_MODALITIES = ("radiotherapy", "chemotherapy", "targeted", "endocrine", "immunotherapy")
 
@@ -70,7 +77,11 @@ def lexicon() -> Lexicon:
         word_modalities=word_mods,
         word_re=re.compile(alternation(list(word_mods))),
         regimen_modalities=regimens,
-        regimen_re=re.compile(r"(?<![A-Za-z-])(" + "|".join(re.escape(r) for r in sorted(regimens, key=len, reverse=True)) + r")(?![A-Za-z])"),
+        regimen_re=re.compile(
+            r"(?<![A-Za-z-])("
+            + "|".join(re.escape(r) for r in sorted(regimens, key=len, reverse=True))
+            + r")(?![A-Za-z])"
+        ),
         malignant_re=re.compile(alternation(data["malignant_terms"])),
         benign_re=re.compile(alternation(data["benign_terms"])),
         in_situ_re=re.compile(alternation(data["in_situ_terms"])),

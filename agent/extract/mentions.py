@@ -12,8 +12,12 @@ from agent.extract.lexicon import alternation, disease_code, lexicon, tumour_cod
 from agent.icd10 import find_codes
 
 # Words containing a malignant term that are not a diagnosis.
-_NOT_DX = re.compile(r"恶性肿瘤门诊|恶性肿瘤放化疗|恶性肿瘤（非|门诊特定病种|癌胚抗原|癌抗原|抗癌|防癌|癌症筛查|肿瘤标志物|癌前|恶性程度|癌基因|抑癌|恶性贫血|恶性高血压|恶心")
-_ITEM_PREFIX = re.compile(r"^[ \t\u3000]*(?:[(（]?[0-9一二三四五六七八九十]{1,2}[)）.、．:：]|[①-⑳]|[-•·*])?[ \t\u3000]*")
+_NOT_DX = re.compile(
+    r"恶性肿瘤门诊|恶性肿瘤放化疗|恶性肿瘤（非|门诊特定病种|癌胚抗原|癌抗原|抗癌|防癌|癌症筛查|肿瘤标志物|癌前|恶性程度|癌基因|抑癌|恶性贫血|恶性高血压|恶心"
+)
+_ITEM_PREFIX = re.compile(
+    r"^[ \t\u3000]*(?:[(（]?[0-9一二三四五六七八九十]{1,2}[)）.、．:：]|[①-⑳]|[-•·*])?[ \t\u3000]*"
+)
 
 
 @dataclass
@@ -101,20 +105,44 @@ def disease_mentions(view: DocView) -> list[Mention]:
         code, cs, ce = _line_code(view, s) if sec in DX_SECTIONS or sec in ("header", "clinical_dx") else (None, -1, -1)
         name_code = disease_code(view.half[s:e])
         out.append(
-            Mention(view, s, e, "disease", certainty(view, s, e), is_family(view, s, e), sec,
-                    code or name_code, cs, ce, label=view.text[s:e])
+            Mention(
+                view,
+                s,
+                e,
+                "disease",
+                certainty(view, s, e),
+                is_family(view, s, e),
+                sec,
+                code or name_code,
+                cs,
+                ce,
+                label=view.text[s:e],
+            )
         )
     # codes written alone in diagnosis lines (e.g. "ICD-10: N18.5")
     seen = {(x.code_start) for x in out}
-    for sec in view.sections:
-        if sec.name not in DX_SECTIONS and sec.name != "clinical_dx":
+    for section in view.sections:
+        if section.name not in DX_SECTIONS and section.name != "clinical_dx":
             continue
-        for c in find_codes(view.text[sec.start : sec.end]):
-            s = sec.start + c.start
+        for c in find_codes(view.text[section.start : section.end]):
+            s = section.start + c.start
             if s in seen:
                 continue
-            out.append(Mention(view, s, sec.start + c.end, "code", certainty(view, s, s + 1), False, sec.name,
-                               c.who, s, sec.start + c.end, label=c.raw))
+            out.append(
+                Mention(
+                    view,
+                    s,
+                    section.start + c.end,
+                    "code",
+                    certainty(view, s, s + 1),
+                    False,
+                    section.name,
+                    c.who,
+                    s,
+                    section.start + c.end,
+                    label=c.raw,
+                )
+            )
     return sorted(out, key=lambda x: x.start)
 
 
@@ -125,8 +153,18 @@ def finding_mentions(view: DocView, findings: dict[str, list[str]]) -> list[Ment
         rx = re.compile(alternation(words))
         for m in rx.finditer(view.half):
             s, e = m.start(), m.end()
-            out.append(Mention(view, s, e, "finding", certainty(view, s, e), is_family(view, s, e),
-                               view.section_at(s).name, label=label))
+            out.append(
+                Mention(
+                    view,
+                    s,
+                    e,
+                    "finding",
+                    certainty(view, s, e),
+                    is_family(view, s, e),
+                    view.section_at(s).name,
+                    label=label,
+                )
+            )
     return sorted(out, key=lambda x: x.start)
 
 
@@ -155,6 +193,7 @@ _MODIFIERS = re.compile(
     r"浸润性(?!导管癌|小叶癌)|非特殊类型|\(非特殊类型\)|（非特殊类型）|[高中低]分化|中[-—~至]?低分化|高[-—~至]?中分化|溃疡型|隆起型|浸润型|"
     r"肿块型|结节型|弥漫型|蕈伞型|髓质型|缩窄型|非角化型|角化型|未分化型|微浸润|局限型"
 )
+_HEDGES = re.compile(r"首先考虑|考虑为|考虑|疑似|可能性大|可能|待排除|待排|待查|待除外|不除外|倾向|[?？]")
 _STAGING = re.compile(
     r"[cpyr]?T[0-4a-dis]*N[0-3a-c]*M[01a-c]*|[Ⅰ-ⅣIV]+[A-Ca-c]?期|[1-4][A-Ca-c]?期(?=$|[^\u4e00-\u9fff])|术后|根治术后|综合治疗后"
 )
@@ -181,6 +220,7 @@ def clean_name(raw: str, *, tumour: bool, pathology: bool = False) -> str:
         s = site + s[lead.end() :]
     s = re.sub(r"[(（][^()（）]*[)）]", "", s)
     s = re.sub(r"[(（【\[].*$", "", s)
+    s = _HEDGES.sub("", s)
     if tumour and pathology:
         s = _MODIFIERS.sub("", s)
     if tumour:

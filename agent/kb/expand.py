@@ -10,9 +10,15 @@ from pathlib import Path
 import yaml
 
 _MODALITY_CN = {
-    "chemotherapy": "化疗", "radiotherapy": "放疗", "targeted": "靶向治疗", "endocrine": "内分泌治疗",
-    "immunotherapy": "免疫治疗", "dialysis": "透析", "anti_rejection": "抗排异药物",
-    "antihypertensive": "降压药物", "hypoglycaemic": "降糖药物 胰岛素",
+    "chemotherapy": "化疗",
+    "radiotherapy": "放疗",
+    "targeted": "靶向治疗",
+    "endocrine": "内分泌治疗",
+    "immunotherapy": "免疫治疗",
+    "dialysis": "透析",
+    "anti_rejection": "抗排异药物",
+    "antihypertensive": "降压药物",
+    "hypoglycaemic": "降糖药物 胰岛素",
 }
 
 

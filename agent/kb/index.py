@@ -65,9 +65,7 @@ def build_index(
 
     folder.mkdir(parents=True, exist_ok=True)
     client = chroma_client(folder / "chroma")
-    col = client.get_or_create_collection(
-        COLLECTION, embedding_function=embedder, metadata={"hnsw:space": "cosine"}
-    )
+    col = client.get_or_create_collection(COLLECTION, embedding_function=embedder, metadata={"hnsw:space": "cosine"})
     embedded = 0
     for i in range(0, len(clauses), batch):
         part = list(clauses[i : i + batch])
@@ -77,7 +75,7 @@ def build_index(
         embeddings = [np.asarray(vec.get(c.clause_id, reuse.get(c.clause_id)), dtype=np.float32) for c in part]
         col.add(
             ids=[c.clause_id for c in part],
-            embeddings=embeddings,  # type: ignore[arg-type]
+            embeddings=embeddings,
             documents=[c.text for c in part],
             metadatas=[_metadata(c) for c in part],
         )

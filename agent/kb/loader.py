@@ -58,9 +58,7 @@ def policy_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and not p.name.endswith(META_SUFFIX)
+        p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and not p.name.endswith(META_SUFFIX)
     )
 
 

@@ -76,7 +76,9 @@ def refresh(
     )
 
 
-def open_kb(settings: Settings, progress: Progress | None = None, on_build: Callable[[], None] | None = None) -> KnowledgeBase:
+def open_kb(
+    settings: Settings, progress: Progress | None = None, on_build: Callable[[], None] | None = None
+) -> KnowledgeBase:
     """Open the live knowledge base, building it from the shipped policies if there is none."""
     store = KBStore(settings.kb_home)
     if store.current_dir() is None:

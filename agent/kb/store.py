@@ -218,7 +218,9 @@ class KBStore:
                 }
                 for d in docs
             },
-            "skipped": [{"path": s.path, "reason": s.reason, "hint": s.hint, "sha256": hashes[s.path]} for s in skipped],
+            "skipped": [
+                {"path": s.path, "reason": s.reason, "hint": s.hint, "sha256": hashes[s.path]} for s in skipped
+            ],
         }
         write_json(target / "manifest.json", manifest)
         if before_swap:
@@ -260,9 +262,7 @@ def _diff(
     rep = RefreshReport(version=version, skipped=skipped, embedded=embedded, clause_count=len(clauses))
     rep.docs_added = sorted(p for p in new_files if p not in old_files)
     rep.docs_removed = sorted(p for p in old_files if p not in new_files)
-    rep.docs_changed = sorted(
-        p for p, d in new_files.items() if p in old_files and old_files[p]["sha256"] != d.sha256
-    )
+    rep.docs_changed = sorted(p for p, d in new_files.items() if p in old_files and old_files[p]["sha256"] != d.sha256)
     new_by_id = {c.clause_id: c for c in clauses}
     # document order, not sorted: 第十条 sorts before 第二条 as text
     rep.clauses_added = [c for c in new_by_id if c not in old_by_id]
