@@ -20,15 +20,19 @@ import time
 from pathlib import Path
 
 from agent.config import PROJECT_ROOT, Settings
+from eval.metrics import percentile
 
 DEV = PROJECT_ROOT / "eval" / "datasets" / "dev"
-QUERIES = ["跨省异地就医需要备案吗", "透析病人要准备哪些材料", "门特有效期多久", "病理报告未见恶性怎么处理",
-           "duplicate certification rule", "高血压合并左心室肥厚能办门特吗", "靶向药能报销吗", "身份证号不一致"]
-
-
-def _pct(v: list[float], p: float) -> float:
-    s = sorted(v)
-    return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
+QUERIES = [
+    "跨省异地就医需要备案吗",
+    "透析病人要准备哪些材料",
+    "门特有效期多久",
+    "病理报告未见恶性怎么处理",
+    "duplicate certification rule",
+    "高血压合并左心室肥厚能办门特吗",
+    "靶向药能报销吗",
+    "身份证号不一致",
+]
 
 
 def bench_kb(tmp: Path) -> dict[str, float]:
@@ -51,8 +55,13 @@ def bench_kb(tmp: Path) -> dict[str, float]:
             t0 = time.perf_counter()
             kb.search(q, k=5)
             times.append((time.perf_counter() - t0) * 1000)
-    return {"clauses": rep.clause_count, "full_build_s": round(build, 2), "noop_refresh_s": round(noop_s, 3),
-            "query_p50_ms": round(_pct(times, 0.5), 2), "query_p95_ms": round(_pct(times, 0.95), 2)}
+    return {
+        "clauses": rep.clause_count,
+        "full_build_s": round(build, 2),
+        "noop_refresh_s": round(noop_s, 3),
+        "query_p50_ms": round(percentile(times, 0.5), 2),
+        "query_p95_ms": round(percentile(times, 0.95), 2),
+    }
 
 
 def bench_kb_large(tmp: Path, n: int = 10_000) -> dict[str, float]:
@@ -62,8 +71,28 @@ def bench_kb_large(tmp: Path, n: int = 10_000) -> dict[str, float]:
     pol = tmp / "synthetic"
     pol.mkdir()
     rng = random.Random(7)
-    words = ["参保", "备案", "透析", "病理", "定点医疗机构", "有效期", "复审", "靶向", "化疗", "身份核验", "异地",
-             "认定标准", "出院小结", "诊断证明", "高血压", "糖尿病", "移植", "抗排异", "门特", "待遇"]
+    words = [
+        "参保",
+        "备案",
+        "透析",
+        "病理",
+        "定点医疗机构",
+        "有效期",
+        "复审",
+        "靶向",
+        "化疗",
+        "身份核验",
+        "异地",
+        "认定标准",
+        "出院小结",
+        "诊断证明",
+        "高血压",
+        "糖尿病",
+        "移植",
+        "抗排异",
+        "门特",
+        "待遇",
+    ]
     per_doc = 500
     for d in range(n // per_doc):
         lines = [f"---\ndoc_id: SYN-{d:03d}\ntitle: 合成文件{d}\n---"]
@@ -83,8 +112,13 @@ def bench_kb_large(tmp: Path, n: int = 10_000) -> dict[str, float]:
             t0 = time.perf_counter()
             kb.search(q, k=5)
             times.append((time.perf_counter() - t0) * 1000)
-    return {"clauses": rep.clause_count, "build_s": round(build, 1), "clauses_per_s": round(rep.clause_count / build, 1),
-            "query_p50_ms": round(_pct(times, 0.5), 2), "query_p95_ms": round(_pct(times, 0.95), 2)}
+    return {
+        "clauses": rep.clause_count,
+        "build_s": round(build, 1),
+        "clauses_per_s": round(rep.clause_count / build, 1),
+        "query_p50_ms": round(percentile(times, 0.5), 2),
+        "query_p95_ms": round(percentile(times, 0.95), 2),
+    }
 
 
 def bench_draft(tmp: Path) -> dict[str, float]:
@@ -102,8 +136,12 @@ def bench_draft(tmp: Path) -> dict[str, float]:
             t0 = time.perf_counter()
             draft_case(load_case(f), cat)
             times.append((time.perf_counter() - t0) * 1000)
-    return {"cases": len(folders), "draft_p50_ms": round(_pct(times, 0.5), 2),
-            "draft_p95_ms": round(_pct(times, 0.95), 2), "draft_mean_ms": round(statistics.fmean(times), 2)}
+    return {
+        "cases": len(folders),
+        "draft_p50_ms": round(percentile(times, 0.5), 2),
+        "draft_p95_ms": round(percentile(times, 0.95), 2),
+        "draft_mean_ms": round(statistics.fmean(times), 2),
+    }
 
 
 def make_batch(dst: Path, n: int, seed: int = 11) -> Path:
@@ -128,18 +166,30 @@ def bench_triage(tmp: Path, n: int, workers: int) -> dict[str, float]:
     batch = make_batch(tmp / "batch", n)
     home = tmp / "home-triage"
     env = {"CERTREVIEW_HOME": str(home), "PATH": str(Path(sys.executable).parent)}
-    subprocess.run([sys.executable, "-m", "cli", "kb", "refresh"], env=env, check=True, capture_output=True,
-                   cwd=PROJECT_ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "cli", "kb", "refresh"], env=env, check=True, capture_output=True, cwd=PROJECT_ROOT
+    )
     t0 = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "cli", "triage", str(batch), "--json", "--workers", str(workers),
-                          "--no-audit"], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
+    run = subprocess.run(
+        [sys.executable, "-m", "cli", "triage", str(batch), "--json", "--workers", str(workers), "--no-audit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     wall = time.perf_counter() - t0
     summary = json.loads(run.stdout.splitlines()[-1])["summary"]
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"cases": summary["cases"], "errors": summary["errors"], "workers": workers,
-            "cases_per_s_batch": summary["cases_per_s"], "cases_per_s_incl_startup": round(n / wall, 1),
-            "per_case_p50_ms": summary["turnaround_ms"]["p50"], "per_case_p95_ms": summary["turnaround_ms"]["p95"],
-            "peak_rss_mb_largest_process": round(peak_mb, 1)}
+    return {
+        "cases": summary["cases"],
+        "errors": summary["errors"],
+        "workers": workers,
+        "cases_per_s_batch": summary["cases_per_s"],
+        "cases_per_s_incl_startup": round(n / wall, 1),
+        "per_case_p50_ms": summary["turnaround_ms"]["p50"],
+        "per_case_p95_ms": summary["turnaround_ms"]["p95"],
+        "peak_rss_mb_largest_process": round(peak_mb, 1),
+    }
 
 
 def main() -> None:
