@@ -405,6 +405,7 @@ def eval_cmd(
         failed += check_gates(res.metrics, gates)
         result["metrics"] = res.metrics
         if report:
+            report.parent.mkdir(parents=True, exist_ok=True)
             report.write_text(markdown_report(res, failed), encoding="utf-8")
     if dataset is None and kb_queries is None:
         raise InvalidInputError("nothing to evaluate", "Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")

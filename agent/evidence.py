@@ -5,6 +5,7 @@ Draft and checks both read this one assessment."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -68,10 +69,8 @@ def _set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str]
         s, e = m.start, m.end
     # an item of several comma clauses (右肺上叶占位，考虑肺癌可能): keep the clause naming the disease
     item_s, item_e = s, e
-    cs, ce = m.view.clause_bounds(m.start, m.end, commas=True, enumeration=False)
-    # only when the disease is not in the first clause; 胃癌（中分化，pT3）keeps its parenthesis
-    if cs > s and "（" not in m.view.text[s:cs] and "(" not in m.view.text[s:cs]:
-        s, e = cs, min(e, ce)
+    # several diagnoses or clauses on one line: keep the segment naming this disease
+    s, e = segment(m.view.text, s, e, m.start)
     pathology = m.view.kind in ("pathology", "cytology")
     a.primary_name = clean_name(m.view.text[s:e], tumour=tumour, pathology=pathology) or m.text
     a.primary_spans = [m.view.span(s, e)]
@@ -88,6 +87,42 @@ def _set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str]
         a.icd_spans = [m.view.span(s, e)] if a.icd10 else []
         a.confidence = min(a.confidence, 0.8)
     a.rank = 0 if m.view.kind in CLINICAL_KINDS and m.in_dx_section else 1
+
+
+_SEP = re.compile(r"[，,；;]|\u3000+| {2,}|\t")
+
+
+def _cjk_gap(text: str, i: int, s: int, e: int) -> bool:
+    """A single space between two Chinese words (PDF text turns wide spaces into one space)."""
+    return text[i] == " " and s < i < e - 1 and _is_han(text[i - 1]) and _is_han(text[i + 1])
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or ch in "）)"
+
+
+def segment(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
+    """The part of text[s:e] holding ``pos`` between separators (comma, semicolon, wide space)
+    that stand outside parentheses: ``糖尿病肾病　慢性肾脏病5期（维持性血液透析）`` -> the second."""
+    depth, cuts = 0, [s]
+    for i in range(s, e):
+        ch = text[i]
+        if ch in "(（":
+            depth += 1
+        elif ch in ")）":
+            depth = max(0, depth - 1)
+        elif (
+            depth == 0 and (i == s or not _SEP.match(text, i - 1)) and (_SEP.match(text, i) or _cjk_gap(text, i, s, e))
+        ):
+            cuts.append(i)
+    cuts.append(e)
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        if a <= pos < b:
+            a2 = a
+            while a2 < b and (_SEP.match(text, a2) or text[a2] in " "):
+                a2 += 1
+            return a2, b
+    return s, e
 
 
 def _window_start(an: CaseAnalysis) -> dt.date:

@@ -19,6 +19,26 @@ _TRANSPLANT = re.compile(r"(肾|肝|心脏|心|肺|胰腺|胰肾|小肠|角膜|�
 _HTN_GRADE = re.compile(r"高血压(病)?\s*[(（]?\s*(2|3|二|三|Ⅱ|Ⅲ|II|III)\s*级")
 
 
+_PLANNED = re.compile(
+    r"拟|计划|建议|准备|择期|待.{0,8}(成熟|后)|后开始|将于|预计|暂未|尚未|未开始|暂不|拒绝|如出现|必要时|"
+    r"随时|紧急|临时|选择|考虑|需要?|指征|告知|咨询"
+)
+_ONGOING = re.compile(r"维持|规律|每周\s*\d|每周[一二三]次|继续|透析龄|已行|目前|现行|至今|长期|MHD|CAPD|APD|第\d+次")
+
+
+def _sentence(v: DocView, start: int, end: int) -> str:
+    """The sentence around [start, end), across wrapped lines (。；! or a blank line end it)."""
+    s = max(max(v.half.rfind(ch, 0, start) for ch in "。；;!！"), v.half.rfind("\n\n", 0, start)) + 1
+    ends = [i for i in (v.half.find(ch, end) for ch in "。；;!！") if i >= 0]
+    e = min(ends) if ends else len(v.half)
+    return v.half[s:e].replace("\n", "")
+
+
+def _ongoing_dialysis(sentence: str) -> bool:
+    """A sentence that records dialysis being done, not one that plans, offers or conditions it."""
+    return bool(_ONGOING.search(sentence)) and not _PLANNED.search(sentence)
+
+
 def _views_of(ms: list[Mention]) -> list[DocView]:
     seen: list[DocView] = []
     for m in ms:
@@ -36,7 +56,8 @@ def assess_dialysis(an: CaseAnalysis, d: Disease) -> Assessment:
     lab_docs: list[DocView] = []
     spans = []
     for x in an.labs:
-        if x.section in HISTORY_SECTIONS:
+        # "reports" are laboratory reports; a note restating their values is not another report
+        if x.section in HISTORY_SECTIONS or x.view.kind != "lab":
             continue
         qualifies = (x.kind == "egfr" and x.value <= egfr_max) or (x.kind == "scr" and x.value >= scr_min)
         if qualifies and x.view not in lab_docs:
@@ -47,16 +68,8 @@ def assess_dialysis(an: CaseAnalysis, d: Disease) -> Assessment:
         if v.kind in CLINICAL_KINDS and v not in dialysis_docs:
             for m in _DIALYSIS_WORDS.finditer(v.half):
                 sec = v.section_at(m.start()).name
-                ctx = v.half[max(0, m.start() - 8) : m.end() + 8]
-                planned = re.search(
-                    r"拟|计划|建议|准备|择期|待.{0,4}成熟|选择", v.half[max(0, m.start() - 12) : m.start()]
-                )
-                if (
-                    sec not in HISTORY_SECTIONS
-                    and not v.in_injection(m.start())
-                    and not planned
-                    and re.search(r"维持|规律|长期|每周|继续|MHD|CAPD|APD", ctx)
-                ):
+                sentence = _sentence(v, m.start(), m.end())
+                if sec not in HISTORY_SECTIONS and not v.in_injection(m.start()) and _ongoing_dialysis(sentence):
                     dialysis_docs.append(v)
                     spans.append(v.span(m.start(), m.end()))
                     break

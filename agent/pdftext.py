@@ -18,6 +18,8 @@ _TERMINAL = tuple("。！？；：:;!?」』）)】")
 _ITEM_START = re.compile(
     r"^\s*(第[一二三四五六七八九十百零〇0-9]+[条章节]|[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.、．]|#)"
 )
+# a heading on its own line (出 院 诊 断, 诊断：) is never the tail of a wrapped sentence
+_HEADING_LINE = re.compile(r"^\s*(?:(?:[\u4e00-\u9fff][ \t\u3000]+){2,}[\u4e00-\u9fff]|[\u4e00-\u9fff]{2,8}[:：])\s*$")
 MIN_TEXT_CHARS = 20
 
 
@@ -142,4 +144,5 @@ def _wrapped(prev: str, cur: str, width: int) -> bool:
         and _is_cjk(prev[-1])
         and _is_cjk(cur.lstrip()[0])
         and not _ITEM_START.match(cur)
+        and not _HEADING_LINE.match(cur)
     )

@@ -14,6 +14,10 @@ _NEG = re.compile(
     r"(不推荐|不愿|不同意|不接受|未再|未行|未予|未做|未接受|未用|未使用|未服用|拒绝|拒行|暂不|暂缓|无需|不需|不宜|不能耐受|不适合|不考虑|不建议|放弃|禁忌|无法耐受|否认|未曾|"
     r"不行|未|无)[^，,。；;\n]{0,8}$"
 )
+# "建议服用二甲双胍，患者…拒绝用药": a recommendation refused later in the same sentence
+_REFUSED_AFTER = re.compile(r"(拒绝|拒用|不愿|不同意|不接受)(用药|服药|治疗|使用|服用|注射|该药|此药|化疗|放疗)")
+# a drug named where the record explains requirements or paperwork is not a treatment
+_NOT_A_TREATMENT = re.compile(r"(告知|需含|须含|需要含|要求|标准需|认定标准)[^。；;]{0,20}$")
 _NEG_AFTER = re.compile(r"^[^，,。；;\n]{0,4}(禁忌|不耐受)")
 _LAB_CONTEXT = re.compile(r"^[^，,。；;\n]{0,2}(浓度|谷浓度|血药|检测|测定|抵抗|释放|水平|抗体|敏感)")
 
@@ -46,10 +50,21 @@ def treatment_mentions(view: DocView) -> list[TreatmentMention]:
         if any(a <= s < b or a < e <= b for a, b in taken):
             return
         taken.append((s, e))
-        line_s = max(view.text.rfind("\n", 0, s) + 1, 0)
-        before = view.half[line_s:s]
+        # the sentence before the term, across wrapped lines (拒绝任何\n降糖药物)
+        sent_s = max(view.half.rfind(ch, 0, s) for ch in "。；;!！") + 1
+        before = view.half[max(sent_s, s - 40) : s]
+        if "\n\n" in before:
+            before = before[before.rindex("\n\n") :]
+        before = before.replace("\n", "")
+        ends = [i for i in (view.half.find(ch, e) for ch in "。；;!！") if i >= 0]
+        after_sentence = view.half[e : min(ends) if ends else len(view.half)].replace("\n", "")
         after = view.half[e : e + 12]
-        negated = bool(_NEG.search(before)) or bool(_NEG_AFTER.match(after))
+        negated = (
+            bool(_NEG.search(before))
+            or bool(_NEG_AFTER.match(after))
+            or bool(_REFUSED_AFTER.search(after_sentence))
+            or bool(_NOT_A_TREATMENT.search(before))
+        )
         # a blood level of an anti-rejection drug is a lab test, not a prescription
         if view.kind == "lab" or _LAB_CONTEXT.match(after):
             negated = True
