@@ -5,6 +5,7 @@ Draft and checks both read this one assessment."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -116,7 +117,7 @@ def segment(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
         ):
             cuts.append(i)
     cuts.append(e)
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         if a <= pos < b:
             a2 = a
             while a2 < b and (_SEP.match(text, a2) or text[a2] in " "):
