@@ -40,6 +40,7 @@ class Assessment:
     primary_spans: list[Span] = field(default_factory=list)
     icd10: str | None = None
     icd_spans: list[Span] = field(default_factory=list)
+    icd_from_record: bool = False  # written in the record, not derived from the name
     plan: bool = True
     plan_spans: list[Span] = field(default_factory=list)
     modalities: list[str] = field(default_factory=list)
@@ -79,6 +80,7 @@ def _set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str]
     if line_codes:
         c = line_codes[0]
         a.icd10, a.icd_spans = c.who, [m.view.span(item_s + c.start, item_s + c.end)]
+        a.icd_from_record = True
     else:
         a.icd10 = (
             (tumour and tumour_code_named(a.primary_name))
@@ -124,6 +126,24 @@ def segment(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
                 a2 += 1
             return a2, b
     return s, e
+
+
+def _refine_subsite(code: str | None, views: list[DocView]) -> str | None:
+    """An unspecified tumour code (C50.9, C34.9) made specific when the pathology names one
+    subsite of that organ (外下象限 -> C50.5); several subsites leave it unspecified."""
+    from agent.extract.lexicon import lexicon
+
+    if not code or not (code.endswith(".9") or len(code) == 3):
+        return code
+    cat = code[:3]
+    found = set()
+    for v in views:
+        body = "".join(v.half[s.start : s.end] for s in v.sections if s.name not in ("clinical_dx", "family", "past"))
+        for keys, sub_code in lexicon().sites:
+            if sub_code.startswith(cat) and sub_code != code and not sub_code.endswith(".9") and "乳头" not in keys:
+                if all(k in body for k in keys):
+                    found.add(sub_code)
+    return found.pop() if len(found) == 1 else code
 
 
 def _window_start(an: CaseAnalysis) -> dt.date:
@@ -211,6 +231,8 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
     negative_path = [v for v in path_docs if results[v.name] == "negative"]
     if primary is not None:
         _set_primary(a, primary, tumour=True, patterns=patterns)
+        if not a.icd_from_record:  # a code the record writes is kept as written
+            a.icd10 = _refine_subsite(a.icd10, path_docs)
         if a.icd10 and not code_in(a.icd10, d.icd10.qualifying):
             a.scope, a.scope_detail = "not_covered", f"诊断编码{a.icd10}不属于恶性肿瘤（C00–C97）"
         else:
@@ -225,9 +247,15 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
                 f"诊断为原位癌/上皮内瘤变（{a.icd10 or 'D00–D09'}），不属于恶性肿瘤门特范围",
             )
     if not path_pos and not cyto_pos and negative_path and a.scope != "not_covered":
-        benign = [m for m in an.tumour if m.view in negative_path and an.relevant(m) and m.kind == "benign"]
+        # the benign diagnosis as a clinical document lists it, else as the pathology states it
+        benign = [
+            m
+            for m in an.tumour
+            if m.kind == "benign" and m.certainty == "confirmed" and m.in_dx_section and m.view.kind in CLINICAL_KINDS
+        ]
+        benign += [m for m in an.tumour if m.view in negative_path and an.relevant(m) and m.kind == "benign"]
         if benign:
-            _set_primary(a, benign[0], tumour=True, patterns=patterns)
+            _set_primary(a, benign[0], tumour=True, patterns=["A00-Z99"])
         elif a.primary_name is None:
             a.primary_spans = [negative_path[0].line_span(0)]
         a.scope = "not_covered"

@@ -280,7 +280,7 @@ class DocView:
         labels = (*_DATE_LABELS.get(self.kind, ()), "报告日期", "报告时间", "日期")
         for label in labels:
             pat = r"[ \t]*".join(re.escape(c) for c in label)
-            for m in re.finditer(pat + r"[ \t]*[:：]?[ \t]*", self.half):
+            for m in re.finditer(pat + r"[ \t*]*[:：]?[ \t*]*", self.half):
                 before = self.half[max(0, m.start() - 4) : m.start()]
                 if any(x in before + label for x in _NOT_OWN_DATE) and label not in ("入院日期", "检查日期"):
                     continue

@@ -15,6 +15,8 @@ from agent.icd10 import find_codes
 _NOT_DX = re.compile(
     r"恶性肿瘤门诊|恶性肿瘤放化疗|恶性肿瘤（非|门诊特定病种|癌胚抗原|癌抗原|抗癌|防癌|癌症筛查|肿瘤标志物|癌前|恶性程度|癌基因|抑癌|恶性贫血|恶性高血压|恶心"
 )
+# 降低…乳腺癌风险, 预防…: a disease named as a risk is not a diagnosis
+_RISK = re.compile(r"(降低|预防|减少|避免)[^，,。；;]{0,8}$|风险$|^.*(癌|瘤)风险", re.S)
 _ITEM_PREFIX = re.compile(
     r"^[ \t\u3000]*(?:[(（]?[0-9一二三四五六七八九十]{1,2}[)）.、．:：]|[①-⑳]|[-•·*])?[ \t\u3000]*"
 )
@@ -80,7 +82,7 @@ def tumour_mentions(view: DocView) -> list[Mention]:
             if any(a <= s < b for a, b in taken):
                 continue
             ctx = view.half[max(0, s - 4) : e + 4]
-            if _NOT_DX.search(ctx):
+            if _NOT_DX.search(ctx) or _RISK.search(view.half[max(0, s - 8) : e + 3]):
                 continue
             taken.append((s, e))
             sec = view.section_at(s).name
@@ -104,6 +106,9 @@ def disease_mentions(view: DocView) -> list[Mention]:
         sec = view.section_at(s).name
         code, cs, ce = _line_code(view, s) if sec in DX_SECTIONS or sec in ("header", "clinical_dx") else (None, -1, -1)
         name_code = disease_code(view.half[s:e])
+        if code and name_code and code[0] != name_code[0]:
+            # the line's code belongs to another diagnosis on it (糖尿病肾病　慢性肾脏病5期 N18.500)
+            code, cs, ce = None, -1, -1
         out.append(
             Mention(
                 view,
@@ -193,6 +198,9 @@ _MODIFIERS = re.compile(
     r"浸润性(?!导管癌|小叶癌)|非特殊类型|\(非特殊类型\)|（非特殊类型）|[高中低]分化|中[-—~至]?低分化|高[-—~至]?中分化|溃疡型|隆起型|浸润型|"
     r"肿块型|结节型|弥漫型|蕈伞型|髓质型|缩窄型|非角化型|角化型|未分化型|微浸润|局限型"
 )
+_HISTOLOGY = re.compile(
+    r"腺癌|鳞癌|细胞癌|小细胞|淋巴瘤|肉瘤|导管癌|小叶癌|乳头状癌|黑色素瘤|间皮瘤|胶质|白血病|骨髓瘤"
+)
 _HEDGES = re.compile(r"首先考虑|考虑为|考虑|疑似|可能性大|可能|待排除|待排|待查|待除外|不除外|倾向|[?？]")
 _STAGING = re.compile(
     r"[cpyr]?T[0-4a-dis]*N[0-3a-c]*M[01a-c]*|[Ⅰ-ⅣIV]+[A-Ca-c]?期|[1-4][A-Ca-c]?期(?=$|[^\u4e00-\u9fff])|术后|根治术后|综合治疗后"
@@ -209,7 +217,13 @@ def clean_name(raw: str, *, tumour: bool, pathology: bool = False) -> str:
     s = raw.strip()
     if tumour:
         specific = re.search(r"[(（]([^()（），,、;；]{2,14})", s)
-        if specific and specific.group(1) in lexicon().named_tumours and specific.start() > 0:
+        outer = s[: specific.start()] if specific else ""
+        if (
+            specific
+            and specific.group(1) in lexicon().named_tumours
+            and re.search(r"[\u4e00-\u9fff]", specific.group(1))
+            and not _HISTOLOGY.search(outer)
+        ):
             return specific.group(1)
     for c in find_codes(s):
         s = s.replace(c.raw, " ")

@@ -11,14 +11,14 @@ from agent.extract.document import DocView
 from agent.extract.lexicon import lexicon
 
 _NEG = re.compile(
-    r"(不推荐|不愿|不同意|不接受|未再|未行|未予|未做|未接受|未用|未使用|未服用|拒绝|拒行|暂不|暂缓|无需|不需|不宜|不能耐受|不适合|不考虑|不建议|放弃|禁忌|无法耐受|否认|未曾|"
+    r"(不联合|不予|不再|不做|不采用|不推荐|不愿|不同意|不接受|未再|未行|未予|未做|未接受|未用|未使用|未服用|拒绝|拒行|暂不|暂缓|无需|不需|不宜|不能耐受|不适合|不考虑|不建议|放弃|禁忌|无法耐受|否认|未曾|"
     r"不行|未|无)[^，,。；;\n]{0,8}$"
 )
 # "建议服用二甲双胍，患者…拒绝用药": a recommendation refused later in the same sentence
 _REFUSED_AFTER = re.compile(r"(拒绝|拒用|不愿|不同意|不接受)(用药|服药|治疗|使用|服用|注射|该药|此药|化疗|放疗)")
 # a drug named where the record explains requirements or paperwork is not a treatment
 _NOT_A_TREATMENT = re.compile(r"(告知|需含|须含|需要含|要求|标准需|认定标准)[^。；;]{0,20}$")
-_NEG_AFTER = re.compile(r"^[^，,。；;\n]{0,4}(禁忌|不耐受)")
+_NEG_AFTER = re.compile(r"^[^，,。；;\n]{0,4}(禁忌|不耐受)|^[^，,。；;\n]{0,16}(不推荐|不建议|不需要|暂不考虑|不适用)")
 _LAB_CONTEXT = re.compile(r"^[^，,。；;\n]{0,2}(浓度|谷浓度|血药|检测|测定|抵抗|释放|水平|抗体|敏感)")
 
 
