@@ -140,9 +140,10 @@ def _refine_subsite(code: str | None, views: list[DocView]) -> str | None:
     for v in views:
         body = "".join(v.half[s.start : s.end] for s in v.sections if s.name not in ("clinical_dx", "family", "past"))
         for keys, sub_code in lexicon().sites:
-            if sub_code.startswith(cat) and sub_code != code and not sub_code.endswith(".9") and "乳头" not in keys:
-                if all(k in body for k in keys):
-                    found.add(sub_code)
+            specific = sub_code.startswith(cat) and sub_code != code and not sub_code.endswith(".9")
+            # 乳头 is a landmark in gross descriptions (距乳头3cm), not a subsite
+            if specific and "乳头" not in keys and all(k in body for k in keys):
+                found.add(sub_code)
     return found.pop() if len(found) == 1 else code
 
 
