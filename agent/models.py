@@ -223,6 +223,7 @@ class Recommendation(_Model):
     form: ApplicationForm | None = None
     rationale: str = ""
     flags: list[str] = Field(default_factory=list)
+    findings: list[str] = Field(default_factory=list, description="Notes the LLM agent added (never decisive).")
     flag_evidence: dict[str, list[Span]] = Field(
         default_factory=dict, description="Quotes behind each flag (e.g. the injected instruction)."
     )

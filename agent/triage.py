@@ -44,7 +44,8 @@ def process_one(folder: Path, deps: Deps) -> Recommendation:
     from agent.review import error_recommendation, review_case
 
     try:
-        return review_case(load_case(folder), deps)
+        case = load_case(folder)
+        return deps.backend.review(case, deps) if deps.backend is not None else review_case(case, deps)
     except InvalidInputError as exc:
         return error_recommendation(folder.name, "INVALID_INPUT", exc.message, exc.field, deps)
     except CertreviewError as exc:
@@ -78,6 +79,21 @@ def run_batch(
     on_result: Callable[[Recommendation, float], None] | None = None,
 ) -> Iterator[tuple[Recommendation, float]]:
     """Yield (recommendation, wall ms) per folder, in input order; ``workers`` > 1 uses processes."""
+    if deps.backend is not None and len(folders) > 1:
+        # model calls wait on the network: threads, up to the configured concurrency
+        from concurrent.futures import ThreadPoolExecutor
+
+        def timed(f: Path) -> tuple[Recommendation, float]:
+            t0 = time.perf_counter()
+            rec = process_one(f, deps)
+            return rec, (time.perf_counter() - t0) * 1000
+
+        with ThreadPoolExecutor(max_workers=max(1, deps.settings.llm_concurrency)) as threads:
+            for rec, ms in threads.map(timed, folders):
+                if on_result:
+                    on_result(rec, ms)
+                yield rec, ms
+        return
     if workers <= 1 or len(folders) < 2:
         for f in folders:
             t0 = time.perf_counter()
