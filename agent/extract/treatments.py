@@ -55,10 +55,10 @@ def treatment_mentions(view: DocView) -> list[TreatmentMention]:
         before = view.half[max(sent_s, s - 40) : s]
         if "\n\n" in before:
             before = before[before.rindex("\n\n") :]
-        before = before.replace("\n", "")
+        before = re.sub(r"\s+", "", before)  # a sentence wrapped over lines and indented
         ends = [i for i in (view.half.find(ch, e) for ch in "。；;!！") if i >= 0]
         after_sentence = view.half[e : min(ends) if ends else len(view.half)].replace("\n", "")
-        after = view.half[e : e + 12]
+        after = re.sub(r"\s+", "", view.half[e : e + 30])
         negated = (
             bool(_NEG.search(before))
             or bool(_NEG_AFTER.match(after))
