@@ -131,8 +131,10 @@ def test_modalities_follow_the_drug_and_negations_count_nothing() -> None:
 
 
 def test_refusals_and_not_recommended_drugs_across_wrapped_lines() -> None:
-    v = view("2.肾癌术后低危，按指南无需辅助靶向治疗\n  （舒尼替尼、帕博利珠单抗等辅助治疗不推荐），以定期随访为主。\n"
-             "3.再次沟通降糖药物的获益，患者仍坚持拒绝任何\n   降糖药物及胰岛素。\n4.医生建议服用二甲双胍，患者拒绝用药。")
+    v = view(
+        "2.肾癌术后低危，按指南无需辅助靶向治疗\n  （舒尼替尼、帕博利珠单抗等辅助治疗不推荐），以定期随访为主。\n"
+        "3.再次沟通降糖药物的获益，患者仍坚持拒绝任何\n   降糖药物及胰岛素。\n4.医生建议服用二甲双胍，患者拒绝用药。"
+    )
     assert [t.term for t in treatment_mentions(v) if not t.negated] == []
 
 

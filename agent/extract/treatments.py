@@ -15,7 +15,9 @@ _NEG = re.compile(
     r"不行|未|无)[^，,。；;\n]{0,8}$"
 )
 # "建议服用二甲双胍，患者…拒绝用药": a recommendation refused later in the same sentence
-_REFUSED_AFTER = re.compile(r"(拒绝|拒用|不愿|不同意|不接受)(用药|服药|治疗|使用|服用|注射|该药|此药|化疗|放疗)")
+_REFUSED_AFTER = re.compile(
+    r"(拒绝|拒用|不愿|不同意|不接受)[^，,。；;]{0,6}(用药|服药|治疗|使用|服用|注射|药物|胰岛素|该药|此药|化疗|放疗)"
+)
 # a drug named where the record explains requirements or paperwork is not a treatment
 _NOT_A_TREATMENT = re.compile(r"(告知|需含|须含|需要含|要求|标准需|认定标准)[^。；;]{0,20}$")
 _NEG_AFTER = re.compile(r"^[^，,。；;\n]{0,4}(禁忌|不耐受)|^[^，,。；;\n]{0,16}(不推荐|不建议|不需要|暂不考虑|不适用)")
@@ -57,7 +59,7 @@ def treatment_mentions(view: DocView) -> list[TreatmentMention]:
             before = before[before.rindex("\n\n") :]
         before = re.sub(r"\s+", "", before)  # a sentence wrapped over lines and indented
         ends = [i for i in (view.half.find(ch, e) for ch in "。；;!！") if i >= 0]
-        after_sentence = view.half[e : min(ends) if ends else len(view.half)].replace("\n", "")
+        after_sentence = re.sub(r"\s+", "", view.half[e : min(ends) if ends else len(view.half)])
         after = re.sub(r"\s+", "", view.half[e : e + 30])
         negated = (
             bool(_NEG.search(before))
