@@ -150,6 +150,21 @@ def draft_case(case: Case, catalog: Catalog, *, kb_version: str | None = None) -
     if case.skipped:
         flags.append("DOCUMENTS_SKIPPED")
     disagreements = compare_form(case.form_json, fields) if case.form_json else []
+    from agent.extract.document import KIND_LABEL
+    from agent.models import DocumentSummary
+
+    documents = [
+        DocumentSummary(
+            document=v.name,
+            kind=KIND_LABEL.get(v.kind, v.kind),
+            date=v.date,
+            patient_name=an.identities[v.name].name,
+            patient_id_number=an.identities[v.name].id_number,
+            matches_applicant=not an.identities[v.name].problems,
+            problems=[p[0] for p in an.identities[v.name].problems],
+        )
+        for v in an.views
+    ]
     elapsed = (time.perf_counter() - t0) * 1000
     form = ApplicationForm(
         case_id=case.case_id,
@@ -159,6 +174,7 @@ def draft_case(case: Case, catalog: Catalog, *, kb_version: str | None = None) -
         missing=missing,
         disagreements=disagreements,
         skipped=case.skipped,
+        documents=documents,
         flags=flags,
         provenance=Provenance(
             tool_version=__version__,

@@ -167,6 +167,18 @@ class Provenance(_Model):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class DocumentSummary(_Model):
+    """What one record is and whom it is about."""
+
+    document: str
+    kind: str = Field(description="Document kind, e.g. 病理报告, 出院小结.")
+    date: dt.date | None = Field(default=None, description="The document's own date (报告日期/出院日期/就诊日期).")
+    patient_name: str | None = None
+    patient_id_number: str | None = None
+    matches_applicant: bool = True
+    problems: list[str] = Field(default_factory=list)
+
+
 class ApplicationForm(_Model):
     """The 门特 application form: fields with evidence, and what is missing."""
 
@@ -177,6 +189,7 @@ class ApplicationForm(_Model):
     missing: list[str] = Field(default_factory=list)
     disagreements: list[dict[str, Any]] = Field(default_factory=list)
     skipped: list[SkippedDocument] = Field(default_factory=list)
+    documents: list[DocumentSummary] = Field(default_factory=list, description="Each record: kind, date, whom.")
     flags: list[str] = Field(default_factory=list)
     provenance: Provenance
 

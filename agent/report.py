@@ -163,6 +163,18 @@ def render_form(form: Any) -> None:
             ev = "[dim]case.json[/dim]"
         t.add_row(name, _value(f.value), f"{f.confidence:.2f}", ev, style=style)
     out.print(t)
+    docs = Table("文书 document", "类型", "日期", "姓名", "身份证号", header_style="bold", title="病历文书")
+    for d in form.documents:
+        style = "" if d.matches_applicant else "bold red"
+        docs.add_row(
+            d.document.split("/")[-1],
+            d.kind,
+            str(d.date or "—"),
+            d.patient_name or "—",
+            d.patient_id_number or "—",
+            style=style,
+        )
+    out.print(docs)
     for m in form.missing:
         out.print(f"[bold red]缺[/bold red] {m}")
     for d in form.disagreements:
