@@ -11,7 +11,7 @@ from agent import __version__
 from agent.analysis import CaseAnalysis
 from agent.catalog import Catalog
 from agent.evidence import Assessment, assess, assess_uncovered
-from agent.models import ApplicationForm, Case, FormField, Provenance, Span
+from agent.models import FORM_FIELDS, ApplicationForm, Case, FormField, Provenance, Span
 
 PROPOSAL_ORDER = ("tumour", "transplant", "dialysis", "diabetes", "hypertension")
 
@@ -99,14 +99,7 @@ def compare_form(form_json: dict[str, Any], fields: dict[str, FormField]) -> lis
 
     given = form_json.get("fields", form_json)
     out = []
-    for name in (
-        "primary_diagnosis",
-        "icd10",
-        "diagnosis_basis",
-        "diagnosis_date",
-        "treatment_modalities",
-        "cross_region",
-    ):
+    for name in FORM_FIELDS:
         if name not in given:
             continue
         raw = given[name]

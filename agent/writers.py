@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.models import ApplicationForm, Recommendation
+from agent.models import FORM_FIELDS, ApplicationForm, Recommendation
 from agent.triage import QUEUE_GROUPS, queue_key
 
 FORM_ROWS = (
@@ -31,21 +31,7 @@ FORM_ROWS = (
     ("治疗方式", "treatment_modalities"),
     ("异地就医", "cross_region"),
 )
-CSV_COLUMNS = (
-    "case_id",
-    "decision",
-    "disease",
-    "reason_codes",
-    "flags",
-    "primary_diagnosis",
-    "icd10",
-    "diagnosis_basis",
-    "diagnosis_date",
-    "treatment_modalities",
-    "cross_region",
-    "submitted_at",
-    "error",
-)
+CSV_COLUMNS = ("case_id", "decision", "disease", "reason_codes", "flags", *FORM_FIELDS, "submitted_at", "error")
 
 
 def _env() -> Any:

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from agent.config import PROJECT_ROOT, Settings
 from eval.metrics import percentile
@@ -35,6 +36,18 @@ QUERIES = [
 ]
 
 
+def _query_times(kb: Any, rounds: int) -> list[float]:
+    """Milliseconds per hybrid query over the sample queries, after one warm-up query."""
+    kb.search("预热", k=5)
+    times = []
+    for _ in range(rounds):
+        for q in QUERIES:
+            t0 = time.perf_counter()
+            kb.search(q, k=5)
+            times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
 def bench_kb(tmp: Path) -> dict[str, float]:
     """Build the shipped KB from scratch, refresh with no change, and time queries."""
     from agent.kb.service import open_kb, refresh
@@ -47,14 +60,7 @@ def bench_kb(tmp: Path) -> dict[str, float]:
     noop = refresh(s)
     noop_s = time.perf_counter() - t0
     assert noop.noop
-    kb = open_kb(s)
-    kb.search("预热", k=5)
-    times = []
-    for _ in range(25):
-        for q in QUERIES:
-            t0 = time.perf_counter()
-            kb.search(q, k=5)
-            times.append((time.perf_counter() - t0) * 1000)
+    times = _query_times(open_kb(s), rounds=25)
     return {
         "clauses": rep.clause_count,
         "full_build_s": round(build, 2),
@@ -104,14 +110,7 @@ def bench_kb_large(tmp: Path, n: int = 10_000) -> dict[str, float]:
     t0 = time.perf_counter()
     rep = refresh(s, pol)
     build = time.perf_counter() - t0
-    kb = open_kb(s)
-    kb.search("预热", k=5)
-    times = []
-    for _ in range(10):
-        for q in QUERIES:
-            t0 = time.perf_counter()
-            kb.search(q, k=5)
-            times.append((time.perf_counter() - t0) * 1000)
+    times = _query_times(open_kb(s), rounds=10)
     return {
         "clauses": rep.clause_count,
         "build_s": round(build, 1),

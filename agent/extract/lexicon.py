@@ -104,12 +104,11 @@ def code_for_site(text: str, table: list[tuple[list[str], str]]) -> str | None:
 
 def tumour_code(name: str) -> str | None:
     """WHO code a malignant tumour name means (肝细胞癌 -> C22.0, 右肺上叶腺癌 -> C34.1)."""
-    lx = lexicon()
-    for n in sorted(lx.named_tumours, key=len, reverse=True):
-        if n in name:
-            return lx.named_tumours[n]
+    named = tumour_code_named(name)
+    if named:
+        return named
     # histology words that contain a site's characters (乳头状癌) must not name the site
-    return code_for_site(re.sub(r"乳头状|乳头样|乳头型", "", name), lx.sites)
+    return code_for_site(re.sub(r"乳头状|乳头样|乳头型", "", name), lexicon().sites)
 
 
 def disease_code(name: str) -> str | None:
