@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     llm_structured_method: Literal["json_schema", "json_mode", "function_calling"] = Field(
         default="json_schema", description="How structured output is requested from the model."
     )
+    llm_max_tokens: int = Field(default=1024, description="Upper bound on one answer's length (tokens).")
     llm_mask: bool = Field(default=True, description="Mask personal identifiers before any model request.")
     llm_concurrency: int = Field(default=4, description="Concurrent model calls during triage.")
     include_in_situ: bool | None = Field(

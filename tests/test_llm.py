@@ -107,7 +107,7 @@ def test_model_fills_a_missing_field_with_a_verified_quote(
     assert rec.decision == offline.decision == "need_info"
     assert [(c.id, c.status) for c in rec.checks] == [(c.id, c.status) for c in offline.checks]
     assert rec.provenance.backend == "openai" and rec.provenance.model == "fake-model"
-    assert rec.provenance.prompt_versions == {"agent": "1.0.0", "extract": "1.0.0", "rationale": "1.0.0"}
+    assert rec.provenance.prompt_versions == {"agent": "1.0.0", "extract": "1.1.0", "rationale": "1.0.0"}
 
 
 def test_no_identifier_reaches_the_server(deps: Any, srv: FakeOpenAI, cases_dir: Path, tmp_path: Path) -> None:

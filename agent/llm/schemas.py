@@ -11,7 +11,9 @@ class Quoted(BaseModel):
     """A value with the verbatim quote and document it comes from."""
 
     value: str | None = Field(default=None, description="The value, or null when the records do not state it.")
-    quote: str | None = Field(default=None, description="Verbatim text from the document supporting the value.")
+    quote: str | None = Field(
+        default=None, max_length=80, description="The shortest verbatim phrase of the document supporting the value."
+    )
     document: str | None = Field(default=None, description="Name of the document the quote is from.")
 
 
@@ -19,7 +21,9 @@ class QuotedList(BaseModel):
     """A list value (treatment modalities) with one supporting quote."""
 
     value: list[str] = Field(default_factory=list, description="Modalities from the allowed list.")
-    quote: str | None = Field(default=None, description="Verbatim text naming the treatment.")
+    quote: str | None = Field(
+        default=None, max_length=80, description="The shortest verbatim phrase naming the treatment."
+    )
     document: str | None = Field(default=None, description="Name of the document the quote is from.")
 
 
