@@ -60,7 +60,7 @@ class LLMClient:
             timeout=settings.llm_timeout_s,
             max_retries=0,
             temperature=0,
-            max_tokens=settings.llm_max_tokens,  # a small local model can loop inside a JSON grammar
+            max_tokens=settings.llm_max_tokens,  # type: ignore[call-arg]  # bounds a small model looping in a grammar
         )
         self.cache_dir = settings.cache_dir / "llm"
         self._lock = threading.Lock()
