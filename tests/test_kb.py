@@ -59,6 +59,21 @@ def test_split_by_article_keeps_ids_chapters_and_topics(tmp_path: Path) -> None:
     assert third.topics == []  # untagged and no topic keyword in its text
 
 
+def test_docx_policy_with_sidecar_metadata(tmp_path: Path) -> None:
+    import docx
+
+    pol = _policies(
+        tmp_path / "pol", {"notice.docx.meta.yaml": "doc_id: DOCX-1\ntitle: 通知\ntopics:\n  第一条: [identity]\n"}
+    )
+    d = docx.Document()
+    d.add_paragraph("关于身份核验的通知")
+    d.add_paragraph("第一条　申请人应当持本人有效身份证件办理。")
+    d.save(str(pol / "notice.docx"))
+    doc = load_policy(pol / "notice.docx", pol)
+    assert (doc.doc_id, doc.title) == ("DOCX-1", "通知")
+    assert [(c.clause_id, c.topics) for c in doc.clauses] == [("DOCX-1#第一条", ["identity"])]
+
+
 def test_untagged_clauses_get_topics_from_keywords() -> None:
     clauses = split_clauses("第一条　跨省就医须办理异地就医备案。", doc_id="X", title="X", meta={})
     assert clauses[0].topics == ["cross_region"]
