@@ -305,7 +305,21 @@ def _validated(name: str, value: Any) -> Any:
     if name == "treatment_modalities":
         return [m for m in (value or []) if m in MODALITIES] if isinstance(value, list) else []
     if name == "diagnosis_basis":
-        return value if value in ("pathology", "cytology", "clinical", "none") else None
+        # small models answer in Chinese as often as with the enum
+        text = str(value or "").lower()
+        for key, basis in (
+            ("细胞", "cytology"),
+            ("cytolog", "cytology"),
+            ("病理", "pathology"),
+            ("patholog", "pathology"),
+            ("临床", "clinical"),
+            ("clinical", "clinical"),
+            ("none", "none"),
+            ("无", "none"),
+        ):
+            if key in text:
+                return basis
+        return None
     return str(value).strip() if value else None
 
 
