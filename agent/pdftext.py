@@ -81,7 +81,7 @@ def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
 
 
 def _drop_headers_footers(pages: list[list[str]]) -> list[list[str]]:
-    """Drop page-number lines, and lines repeated at the top or bottom of several pages."""
+    """Drop page-number lines, and later copies of lines repeated at the top or bottom of pages."""
     repeated: set[str] = set()
     if len(pages) > 1:
         edge: Counter[str] = Counter()
@@ -90,20 +90,19 @@ def _drop_headers_footers(pages: list[list[str]]) -> list[list[str]]:
             for ln in set(stripped[:2] + stripped[-2:]):
                 edge[ln] += 1
         repeated = {ln for ln, n in edge.items() if n >= 2}
+    # a repeated header or footer is kept once, where it first appears: it names the document, and
+    # whatever it says (an instruction to the reviewer included) must still be seen
+    seen: set[str] = set()
     out: list[list[str]] = []
     for lines in pages:
-        kept = [ln for ln in lines if not _PAGE_NO.match(ln) and ln.strip() not in repeated]
+        kept = []
+        for ln in lines:
+            key = ln.strip()
+            if _PAGE_NO.match(ln) or (key in repeated and key in seen):
+                continue
+            seen.add(key)
+            kept.append(ln)
         out.append(kept)
-    # keep the first page's copy of a repeated header: it names the document
-    if repeated and pages:
-        first = [ln for ln in pages[0] if not _PAGE_NO.match(ln)]
-        head: list[str] = []
-        for ln in first:
-            if ln.strip() in repeated:
-                head.append(ln)
-            elif ln.strip():
-                break
-        out[0] = head + out[0]
     return out
 
 
