@@ -57,9 +57,6 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=1024, description="Upper bound on one answer's length (tokens).")
     llm_mask: bool = Field(default=True, description="Mask personal identifiers before any model request.")
     llm_concurrency: int = Field(default=4, description="Concurrent model calls during triage.")
-    include_in_situ: bool | None = Field(
-        default=None, description="Override the catalogue: let in-situ neoplasms (D00–D09) qualify."
-    )
 
     @property
     def kb_home(self) -> Path:

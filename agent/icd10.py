@@ -87,11 +87,3 @@ def find_codes(text: str) -> list[CodeMention]:
         raw = text[m.start() : m.end()]
         out.append(CodeMention(raw=raw, who=who, start=m.start(), end=m.end()))
     return out
-
-
-def subcategory_match(a: str | None, b: str | None) -> bool:
-    """Equal after normalisation to the WHO subcategory (the eval's icd10 rule)."""
-    if not a or not b:
-        return a == b
-    na, nb = normalize(a), normalize(b)
-    return na is not None and na == nb

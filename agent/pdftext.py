@@ -31,14 +31,6 @@ class PdfText:
     page_starts: list[int]
     page_count: int
 
-    def page_of(self, offset: int) -> int:
-        """1-based page number holding ``offset``."""
-        page = 1
-        for i, start in enumerate(self.page_starts):
-            if offset >= start:
-                page = i + 1
-        return page
-
 
 def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
     """Extract the text layer of ``path``. Raises DocumentError with a reason a user can act on."""

@@ -90,17 +90,6 @@ def find_dates(text: str, *, month_only: bool = False) -> list[DateMention]:
     return sorted(out, key=lambda x: x.start)
 
 
-def parse_date(s: str) -> dt.date | None:
-    """The first full date in ``s``."""
-    found = find_dates(s)
-    return found[0].date if found else None
-
-
-def months_between(earlier: dt.date, later: dt.date) -> float:
-    """Calendar months from ``earlier`` to ``later`` (fractional by day)."""
-    return (later.year - earlier.year) * 12 + (later.month - earlier.month) + (later.day - earlier.day) / 31
-
-
 def add_months(d: dt.date, months: int) -> dt.date:
     """``d`` plus ``months`` calendar months (day clipped to the month's end)."""
     import calendar

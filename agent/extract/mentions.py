@@ -51,9 +51,6 @@ class Mention:
         """Confirmed, the applicant's own, and not inside text flagged as an instruction."""
         return self.certainty == "confirmed" and not self.family and not self.view.in_injection(self.start)
 
-    def line(self) -> tuple[int, int]:
-        return self.view.line_bounds(self.start)
-
 
 def _line_code(view: DocView, offset: int) -> tuple[str | None, int, int]:
     """An ICD-10 code on the same line (or alone on the next line)."""

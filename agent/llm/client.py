@@ -183,8 +183,3 @@ def _short_error(error: Any) -> str:
     if isinstance(error, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:3])
     return type(error).__name__ if error is not None else "empty answer"
-
-
-def cache_path(settings: Settings) -> Path:
-    """Where answers are cached."""
-    return settings.cache_dir / "llm"
