@@ -10,7 +10,6 @@ import json
 import random
 import threading
 import time
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
