@@ -301,7 +301,7 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
             m.view.span(*diagnosis_item(m.view, m.start))
             for m in mal
             if m.view in basis_docs and m.certainty == "confirmed" and an.relevant(m)
-        ][:2]
+        ][:1]
         _finish_dates(a, an, path_pos + cyto_pos + clinical, basis_docs)
     else:
         confirmed_any = [m for m in mal if m.certainty == "confirmed"]

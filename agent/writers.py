@@ -31,6 +31,22 @@ FORM_ROWS = (
     ("治疗方式", "treatment_modalities"),
     ("异地就医", "cross_region"),
 )
+# what a printed Chinese form shows for the enum values of the JSON contract
+CN_LABELS = {
+    "pathology": "病理诊断",
+    "cytology": "细胞学诊断",
+    "clinical": "临床诊断",
+    "none": "无",
+    "radiotherapy": "放疗",
+    "chemotherapy": "化疗",
+    "targeted": "靶向治疗",
+    "endocrine": "内分泌治疗",
+    "immunotherapy": "免疫治疗",
+    "dialysis": "透析",
+    "anti_rejection": "抗排异治疗",
+    "antihypertensive": "降压治疗",
+    "hypoglycaemic": "降糖治疗（含胰岛素）",
+}
 CSV_COLUMNS = ("case_id", "decision", "disease", "reason_codes", "flags", *FORM_FIELDS, "submitted_at", "error")
 
 
@@ -119,8 +135,8 @@ def form_html(form: ApplicationForm) -> str:
         if isinstance(v, bool):
             return "是" if v else "否"
         if isinstance(v, list):
-            return "、".join(map(str, v))
-        return str(v)
+            return "、".join(CN_LABELS.get(str(x), str(x)) for x in v)
+        return CN_LABELS.get(str(v), str(v))
 
     return str(
         _env()
