@@ -38,6 +38,7 @@ GATES := --min-decision-accuracy 0.97 --max-false-approve 0 --min-field-accuracy
 eval: setup
 	$(BIN)/certreview eval eval/datasets/dev --report out/eval-dev.md $(GATES)
 	$(BIN)/certreview eval eval/datasets/holdout --report out/eval-holdout.md $(GATES)
+	$(BIN)/certreview eval eval/datasets/holdout2 --report out/eval-holdout2.md $(GATES)
 
 eval-retrieval: setup
 	$(BIN)/certreview eval --kb-queries eval/kb_queries.yaml --min-recall 0.95 --min-mrr 0.8

@@ -73,6 +73,9 @@ def _set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str]
     item_s, item_e = s, e
     # several diagnoses or clauses on one line: keep the segment naming this disease
     s, e = segment(m.view.text, s, e, m.start)
+    label = re.match(r"^[^：:，,]{1,10}[：:]\s*", m.view.text[s:e])  # 诊断：慢性肾脏病5期
+    if label and s + label.end() <= m.start:
+        s += label.end()
     pathology = m.view.kind in ("pathology", "cytology")
     a.primary_name = clean_name(m.view.text[s:e], tumour=tumour, pathology=pathology) or m.text
     a.primary_spans = [m.view.span(s, e)]
@@ -145,6 +148,15 @@ def _refine_subsite(code: str | None, views: list[DocView]) -> str | None:
             if specific and "乳头" not in keys and all(k in body for k in keys):
                 found.add(sub_code)
     return found.pop() if len(found) == 1 else code
+
+
+_DIAGNOSIS_VERBS = re.compile(r"诊断|确诊|证实|病理示|病理提示|病理报告示|活检示|明确为|考虑为")
+
+
+def _states_diagnosis(m: Mention) -> bool:
+    """Whether the sentence holding ``m`` states a diagnosis."""
+    s, e = m.view.clause_bounds(m.start, m.end)
+    return bool(_DIAGNOSIS_VERBS.search(m.view.half[s:e]))
 
 
 def _window_start(an: CaseAnalysis) -> dt.date:
@@ -304,7 +316,9 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
         ][:1]
         _finish_dates(a, an, path_pos + cyto_pos + clinical, basis_docs)
     else:
-        confirmed_any = [m for m in mal if m.certainty == "confirmed"]
+        # an unhedged statement OF the diagnosis (a diagnosis list, or 确诊/诊断/病理示 …), not a
+        # word in a discussion (不能区分HCC与胆管细胞癌)
+        confirmed_any = [m for m in mal if m.certainty == "confirmed" and (m.in_dx_section or _states_diagnosis(m))]
         uncertain = [m for m in mal if m.certainty == "uncertain"]
         if confirmed_any:
             a.status, a.detail = (
@@ -332,7 +346,7 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
 # ---------------------------------------------------------------- shared for the four other diseases
 def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: list[str]) -> list[Mention]:
     """Primary diagnosis and check-3 scope for a non-tumour disease; returns its mentions."""
-    qualifying = an.disease_mentions_in(d.icd10.qualifying + d.icd10.also)
+    qualifying = [m for m in an.disease_mentions_in(d.icd10.qualifying + d.icd10.also) if m.certainty != "negated"]
     if d.icd10.with_kidney_failure and an.disease_mentions_in(["N17-N19"]):
         qualifying += an.disease_mentions_in(d.icd10.with_kidney_failure)
     in_dx = [m for m in qualifying if m.in_dx_section or m.section == "clinical_dx"]
@@ -354,7 +368,7 @@ def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: li
         a.rank = an.dx_rank(primary) + (0 if primary.view.kind in CLINICAL_KINDS else 50)
         a.scope = "pass"
         return qualifying
-    related = an.disease_mentions_in(family)
+    related = [m for m in an.disease_mentions_in(family) if m.certainty != "negated"]
     if related:
         m = related[0]
         _set_primary(a, m, tumour=False, patterns=family)

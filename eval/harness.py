@@ -137,8 +137,15 @@ def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
     lines += [f"| {k} | {v} |" for k, v in m["field_accuracy"].items()]
     lines += ["", "## Gates", ""]
     lines += [f"- FAILED {g}" for g in failed_gates] or ["- all gates passed"]
-    wrong = [s for s in res.scores if not s.correct or not all(s.field_ok.values()) or s.ungrounded]
-    lines += ["", f"## Cases with a wrong decision, field or quote ({len(wrong)})", ""]
+    wrong = [
+        s
+        for s in res.scores
+        if not s.correct
+        or not all(s.field_ok.values())
+        or s.ungrounded
+        or s.reasons_hit < len(s.gold.get("reason_codes", []))
+    ]
+    lines += ["", f"## Cases with a wrong decision, reason, field or quote ({len(wrong)})", ""]
     for s in wrong:
         p = s.pred
         lines.append(f"### {s.case_id}")

@@ -27,6 +27,7 @@ _NUMERIC = re.compile(
     r"(?<![\d.])((?:19|20)\d{2}|\d{2})\s*(?:年|[-./])\s*(\d{1,2})\s*(?:月|[-./])\s*(\d{1,2})\s*日?(?![\d])"
 )
 _CHINESE = re.compile(r"([〇零○一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
+_COMPACT = re.compile(r"(?<![\dA-Za-z])(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?![\d])")
 _YEAR_MONTH = re.compile(r"(?<![\d.])((?:19|20)\d{2})\s*(?:年|[-./])\s*(\d{1,2})\s*月?(?![\d./-])")
 
 
@@ -77,6 +78,12 @@ def find_dates(text: str, *, month_only: bool = False) -> list[DateMention]:
     for m in _CHINESE.finditer(text):
         y = int("".join(str(_CN_DIGIT[c]) for c in m.group(1)))
         d = _make(y, _cn_number(m.group(2)), _cn_number(m.group(3)))
+        if d:
+            out.append(DateMention(d, m.start(), m.end()))
+    for m in _COMPACT.finditer(text):
+        if any(x.start <= m.start() < x.end for x in out):
+            continue
+        d = _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         if d:
             out.append(DateMention(d, m.start(), m.end()))
     if month_only:

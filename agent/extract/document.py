@@ -109,6 +109,11 @@ SECTION_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (
         "dx",
         (
+            "Discharge diagnosis",
+            "Final diagnosis",
+            "Diagnoses",
+            "Diagnosis",
+            "Impression",
             "出院诊断",
             "最后诊断",
             "修正诊断",
@@ -167,6 +172,8 @@ SECTION_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (
         "plan",
         (
+            "Treatment plan",
+            "Plan",
             "处理意见",
             "处理",
             "诊疗计划",
@@ -212,15 +219,23 @@ def _heading_regex() -> re.Pattern[str]:
             alts.append(r"[ \t]*".join(re.escape(c) for c in w))
     alts.sort(key=len, reverse=True)
     return re.compile(
-        r"^[ \t\u3000]*(?:[#>*]+[ \t]*)?(?:[【\[]?)(?:[0-9一二三四五六七八九十]+[、.．)）][ \t]*)?[*]*[【\[]?("
+        r"^[ \t\u3000]*(?:[#>*\-•·]+[ \t]*)?(?:[【\[]?)(?:[0-9一二三四五六七八九十]+[、.．)）][ \t]*)?[*]*[【\[]?("
         + "|".join(alts)
-        + r")[】\]]?[*]*[ \t]*(?:[:：]|\n|$|(?=[ \t]{2,}))",
-        re.M,
+        + r")[】\]]?(?:[（(][^）)\n]{0,12}[）)])?[*]*[ \t]*(?:[:：]|\n|$|(?=[ \t]{2,}))",
+        re.M | re.I,
     )
 
 
 _HEADING = _heading_regex()
-_WORD_TO_SECTION = {w: name for name, words in SECTION_WORDS for w in words}
+_PREFIXED_HEADING = re.compile(
+    r"^[ \t\u3000]*[\u4e00-\u9fff]{1,4}?(病理诊断|诊断意见|诊断|结论|印象)[ \t]*[:：][ \t\u3000]*$", re.M
+)
+_WORD_TO_SECTION = {fold(w).lower(): name for name, words in SECTION_WORDS for w in words}
+
+
+def _canonical(word: str) -> str:
+    """The heading as the section table spells it (English headings in any case)."""
+    return word.lower() if word.isascii() else word
 
 
 @dataclass
@@ -251,19 +266,31 @@ class DocView:
         for line in candidates:
             for kind, words in KIND_WORDS:
                 if any(w in line for w in words):
+                    # cytology is reported by the 病理科 too: the title lines decide
+                    if kind == "pathology" and any(w in ln for ln in candidates[:4] for w in KIND_WORDS[0][1]):
+                        return "cytology"
                     return kind
         return "other"
 
     @cached_property
     def sections(self) -> list[Section]:
         """Sections in order; text before the first heading is the 'header' section."""
-        marks = [(m.start(), m.end(), fold(m.group(1))) for m in _HEADING.finditer(self.half)]
+        marks = [(m.start(), m.end(), _canonical(fold(m.group(1)))) for m in _HEADING.finditer(self.half)]
+        taken = {s for s, _, _ in marks}
+        for m in _PREFIXED_HEADING.finditer(self.half):  # 镜检及病理诊断： alone on its line
+            if m.start() not in taken:
+                marks.append((m.start(), m.end(), _canonical(fold(m.group(1)))))
+        marks.sort()
         out: list[Section] = []
         first = marks[0][0] if marks else len(self.text)
         out.append(Section("header", "", 0, first))
         for i, (_s, e, word) in enumerate(marks):
             end = marks[i + 1][0] if i + 1 < len(marks) else len(self.text)
-            out.append(Section(_WORD_TO_SECTION.get(word, "other"), word, e, end))
+            name = _WORD_TO_SECTION.get(word, "other")
+            if name == "clinical_dx":  # a report's 临床诊断 is one header field, not a section
+                line_end = self.half.find("\n", e)
+                end = min(end, line_end if line_end >= 0 else end)
+            out.append(Section(name, word, e, end))
         return out
 
     def section_at(self, offset: int) -> Section:

@@ -111,9 +111,32 @@ def tumour_code(name: str) -> str | None:
     return code_for_site(re.sub(r"乳头状|乳头样|乳头型", "", name), lexicon().sites)
 
 
+_DM_TYPE = (("1型", "E10"), ("T1DM", "E10"), ("2型", "E11"), ("T2DM", "E11"))
+_DM_COMPLICATION = (
+    (r"多个并发症|多种并发症|多发并发症", ".7"),
+    (r"肾病|肾脏病|肾损害|DKD", ".2"),
+    (r"视网膜|眼底|黄斑|NPDR|PDR", ".3"),
+    (r"神经病变|神经病|DPN", ".4"),
+    (r"糖尿病足|足溃疡|坏疽|周围血管|下肢动脉", ".5"),
+)
+
+
+def diabetes_code(name: str) -> str | None:
+    """A diabetes name composed of type and complication (1型糖尿病伴糖尿病视网膜病变 -> E10.3)."""
+    if "糖尿病" not in name and "DM" not in name:
+        return None
+    cat = next((c for key, c in _DM_TYPE if key in name), "E14")
+    for rx, sub in _DM_COMPLICATION:
+        if re.search(rx, name):
+            return cat + sub
+    return cat + ".9"
+
+
 def disease_code(name: str) -> str | None:
     """WHO code of a non-tumour disease name (慢性肾脏病5期 -> N18.5)."""
     flat = re.sub(r"\s", "", name)
+    if "糖尿病" in flat or "DM" in flat:
+        return diabetes_code(flat)
     for n, code in lexicon().disease_names:
         if re.sub(r"\s", "", n) in flat:
             return code

@@ -13,10 +13,11 @@ from agent.icd10 import find_codes
 
 # Words containing a malignant term that are not a diagnosis.
 _NOT_DX = re.compile(
-    r"恶性肿瘤门诊|恶性肿瘤放化疗|恶性肿瘤（非|门诊特定病种|癌胚抗原|癌抗原|抗癌|防癌|癌症筛查|肿瘤标志物|癌前|恶性程度|癌基因|抑癌|恶性贫血|恶性高血压|恶心"
+    r"恶性肿瘤门特|肿瘤门特|恶性肿瘤.{0,2}病种|恶性肿瘤门诊|恶性肿瘤放化疗|恶性肿瘤（非|门诊特定病种|癌胚抗原|癌抗原|抗癌|防癌|癌症筛查|肿瘤标志物|癌前|恶性程度|癌基因|抑癌|恶性贫血|恶性高血压|恶心"
 )
 # 降低…乳腺癌风险, 预防…: a disease named as a risk is not a diagnosis
-_RISK = re.compile(r"(降低|预防|减少|避免)[^，,。；;]{0,8}$|风险$|^.*(癌|瘤)风险", re.S)
+_RISK_BEFORE = re.compile(r"(降低|预防|减少|避免|担心|害怕|顾虑|恐惧|焦虑)[^，,。；;]{0,8}$")
+_RISK_AFTER = re.compile(r"^[^，,。；;]{0,3}风险")
 _ITEM_PREFIX = re.compile(
     r"^[ \t\u3000]*(?:[(（]?[0-9一二三四五六七八九十]{1,2}[)）.、．:：]|[①-⑳]|[-•·*])?[ \t\u3000]*"
 )
@@ -79,7 +80,11 @@ def tumour_mentions(view: DocView) -> list[Mention]:
             if any(a <= s < b for a, b in taken):
                 continue
             ctx = view.half[max(0, s - 4) : e + 4]
-            if _NOT_DX.search(ctx) or _RISK.search(view.half[max(0, s - 8) : e + 3]):
+            if (
+                _NOT_DX.search(ctx)
+                or _RISK_BEFORE.search(view.half[max(0, s - 10) : s])
+                or _RISK_AFTER.match(view.half[e : e + 6])
+            ):
                 continue
             taken.append((s, e))
             sec = view.section_at(s).name
