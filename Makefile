@@ -39,6 +39,7 @@ eval: setup
 	$(BIN)/certreview eval eval/datasets/dev --report out/eval-dev.md $(GATES)
 	$(BIN)/certreview eval eval/datasets/holdout --report out/eval-holdout.md $(GATES)
 	$(BIN)/certreview eval eval/datasets/holdout2 --report out/eval-holdout2.md $(GATES)
+	$(BIN)/certreview eval eval/datasets/holdout3 --report out/eval-holdout3.md $(GATES)
 
 eval-retrieval: setup
 	$(BIN)/certreview eval --kb-queries eval/kb_queries.yaml --min-recall 0.95 --min-mrr 0.8

@@ -155,7 +155,7 @@ _DIAGNOSIS_VERBS = re.compile(r"诊断|确诊|证实|病理示|病理提示|病�
 
 def _states_diagnosis(m: Mention) -> bool:
     """Whether the sentence holding ``m`` states a diagnosis."""
-    s, e = m.view.clause_bounds(m.start, m.end)
+    s, e = m.view.clause_bounds(m.start, m.end, commas=True, enumeration=False)
     return bool(_DIAGNOSIS_VERBS.search(m.view.half[s:e]))
 
 
@@ -277,6 +277,24 @@ def assess_tumour(an: CaseAnalysis, d: Disease) -> Assessment:
         best = an.newest(negative_path)
         if best is not None:
             a.basis_date, a.basis_spans = best.date, _date_span(best)
+    benign_dx = [
+        m
+        for m in an.tumour
+        if m.kind == "benign"
+        and m.certainty == "confirmed"
+        and m.in_dx_section
+        and m.view.kind in (*CLINICAL_KINDS, "pathology", "imaging")
+    ]
+    if a.scope == "no_diagnosis" and benign_dx:
+        # a benign tumour diagnosed without pathology (脑膜瘤 on MRI): not covered, basis clinical
+        first = min(benign_dx, key=lambda m: (0 if m.view.kind in CLINICAL_KINDS else 1, an.dx_rank(m)))
+        _set_primary(a, first, tumour=True, patterns=["A00-Z99"])
+        a.scope, a.scope_detail = "not_covered", f"诊断为良性或交界性肿瘤（{a.icd10 or '非C编码'}），不属于恶性肿瘤"
+        a.basis = "pathology" if first.view.kind == "pathology" else "clinical"
+        same = [m.view for m in benign_dx if (m.view.kind == "pathology") == (a.basis == "pathology")]
+        best = an.newest(same)
+        if best is not None:
+            a.basis_date, a.basis_spans = best.date, _date_span(best)
     if a.scope == "no_diagnosis":
         a.scope_detail = "病历中未找到恶性肿瘤诊断名称或编码"
         a.missing.append("提供载明恶性肿瘤诊断的出院小结、诊断证明或病理报告")
@@ -355,7 +373,8 @@ def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: li
         cands,
         key=lambda m: (
             0 if m.certainty == "confirmed" else 1,
-            0 if m.view.kind in CLINICAL_KINDS else 1,
+            # a prescription's 临床诊断 states the current diagnosis as well as a clinic note does
+            0 if m.view.kind in (*CLINICAL_KINDS, "prescription") else 1,
             -(m.view.date or dt.date.min).toordinal(),
             an.dx_rank(m),
         ),

@@ -47,6 +47,8 @@ def cert(text: str, term: str) -> str:
         ("否认高血压、糖尿病、冠心病病史", "冠心病", "negated"),
         ("眼底检查未见糖尿病视网膜病变", "糖尿病视网膜病变", "negated"),
         ("肿瘤标志物恶性可能性小", "恶性", "negated"),
+        ("高级别上皮内瘤变，浸润性癌不能排除", "浸润性癌", "uncertain"),
+        ("临床高度怀疑胃癌，病理未能证实", "胃癌", "uncertain"),
     ],
 )
 def test_negation_and_uncertainty(text: str, term: str, expected: str) -> None:
@@ -106,6 +108,13 @@ def test_document_date_is_the_report_date_not_the_submission_or_print_date() -> 
     d = view("出 院 小 结\n入院日期：2025-02-17　出院日期：2025-02-26\n出 院 诊 断：\n1. 2型糖尿病肾病")
     assert d.kind == "discharge" and d.date == dt.date(2025, 2, 26)
     assert any(s.name == "dx" for s in d.sections)  # spaced heading recognised
+
+
+def test_generic_date_labels_of_other_events_are_skipped() -> None:
+    v = view("肾移植受者随访记录\n随访时间：2025-04-10 10:05\n移植日期：2023-06-05")
+    assert v.date == dt.date(2025, 4, 10)
+    v2 = view("门诊病历\n移植日期：2023-06-05\n记录：无特殊")
+    assert v2.date != dt.date(2023, 6, 5)
 
 
 def test_names_without_codes_and_pathology_style_names() -> None:

@@ -157,6 +157,12 @@ def test_evidence_and_plan_checks(deps: Any, cases_dir: Path) -> None:
     benign = {"病理报告.txt": PATHOLOGY.replace("（右肺上叶）浸润性腺癌，切缘未见癌。", "（右乳）纤维腺瘤，未见恶性。")}
     rec = review(deps, cases_dir, base_case("E5"), benign)
     assert status(rec)["disease_scope"] == ("fail", "DISEASE_NOT_COVERED") and rec.decision == "reject"
+    meningioma = {
+        "MRI.txt": "示例医院 MRI检查报告\n报告日期：2025-05-01\n姓名：张三\n诊断意见：\n右侧桥小脑角区脑膜瘤。"
+    }
+    rec = review(deps, cases_dir, base_case("E7"), meningioma)
+    assert status(rec)["disease_scope"] == ("fail", "DISEASE_NOT_COVERED")
+    assert (rec.form.fields["icd10"].value, rec.form.fields["diagnosis_basis"].value) == ("D32.0", "clinical")
     none = {"血常规.txt": "示例医院 检验报告单\n报告时间：2025-05-01\n姓名：张三\nWBC 5.1 ×10^9/L"}
     rec = review(deps, cases_dir, base_case("E6"), none)
     assert status(rec)["disease_scope"] == ("unknown", "DIAGNOSIS_MISSING")

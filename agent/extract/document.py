@@ -14,7 +14,24 @@ from agent.models import Document, Span
 
 # Document kinds, most specific first; matched against the document's heading lines.
 KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    ("cytology", ("细胞学", "脱落细胞", "细针穿刺", "液基细胞", "胸水细胞", "腹水细胞", "细胞病理", "FNA")),
+    (
+        "cytology",
+        (
+            "骨髓细胞",
+            "骨髓象",
+            "细胞形态学",
+            "流式细胞",
+            "免疫分型",
+            "细胞学",
+            "脱落细胞",
+            "细针穿刺",
+            "液基细胞",
+            "胸水细胞",
+            "腹水细胞",
+            "细胞病理",
+            "FNA",
+        ),
+    ),
     (
         "pathology",
         ("病理报告", "病理诊断报告", "病理检查报告", "病理学诊断", "组织病理", "病理科", "冰冻切片", "病理会诊"),
@@ -73,13 +90,28 @@ _DATE_LABELS: dict[str, tuple[str, ...]] = {
     "lab": ("报告时间", "报告日期", "审核时间", "审核日期", "检验日期", "检测日期"),
     "discharge": ("出院日期", "出院时间", "记录日期", "小结日期"),
     "certificate": ("开具日期", "出具日期", "证明日期", "诊断日期", "日期"),
-    "outpatient": ("就诊日期", "就诊时间", "门诊日期", "复诊日期", "随访日期", "日期"),
+    "outpatient": (
+        "就诊日期",
+        "就诊时间",
+        "门诊日期",
+        "复诊日期",
+        "随访日期",
+        "随访时间",
+        "复诊时间",
+        "门诊时间",
+        "日期",
+    ),
     "prescription": ("开具日期", "处方日期", "开方日期", "日期"),
-    "dialysis": ("透析日期", "治疗日期", "随访日期", "记录日期", "日期"),
+    "dialysis": ("透析日期", "治疗日期", "随访日期", "随访时间", "透析时间", "记录日期", "日期"),
     "operation": ("手术日期", "手术时间", "记录日期"),
     "admission": ("记录日期", "入院日期"),
 }
 _NOT_OWN_DATE = (
+    "移植",
+    "手术",
+    "发病",
+    "确诊",
+    "诊断",
     "开始",
     "首次",
     "送检",
@@ -309,7 +341,9 @@ class DocView:
             pat = r"[ \t]*".join(re.escape(c) for c in label)
             for m in re.finditer(pat + r"[ \t*]*[:：]?[ \t*]*", self.half):
                 before = self.half[max(0, m.start() - 4) : m.start()]
-                if any(x in before + label for x in _NOT_OWN_DATE) and label not in ("入院日期", "检查日期"):
+                # a generic label (日期) after another event's name is that event's date (移植日期)
+                checked = before + label if label in ("日期", "时间", "报告日期", "报告时间") else before
+                if any(x in checked for x in _NOT_OWN_DATE):
                     continue
                 found = find_dates(self.half[m.end() : m.end() + 30])
                 if found and found[0].start <= 2:

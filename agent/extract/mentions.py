@@ -232,7 +232,9 @@ def clean_name(raw: str, *, tumour: bool, pathology: bool = False) -> str:
     s = re.sub(r"(ICD-?10|编码|疾病编码)[:：]?", " ", s)
     lead = re.match(r"^\s*[(（]([^()（）]{1,20})[)）]\s*", s)
     if lead:  # pathology style: （site）type; the site without the sampling details
-        site = re.sub(r"\d+\s*点(钟)?(方向|位)?|穿刺|活检|切除|标本|组织|送检|粗针|手术|镜下|区段", "", lead.group(1))
+        site = re.sub(
+            r"[\d、，,～~\-]+\s*点(钟)?(方向|位)?|穿刺|活检|切除|标本|组织|送检|粗针|手术|镜下|区段", "", lead.group(1)
+        )
         s = site + s[lead.end() :]
     s = re.sub(r"[(（][^()（）]*[)）]", "", s)
     s = re.sub(r"[(（【\[].*$", "", s)

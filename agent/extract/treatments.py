@@ -11,10 +11,11 @@ from agent.extract.document import DocView
 from agent.extract.lexicon import lexicon
 
 _NEG = re.compile(
-    r"(不联合|不予|不再|不做|不采用|不推荐|不愿|不同意|不接受|未再|未行|未予|未做|未接受|未用|未使用|未服用|拒绝|拒行|暂不|暂缓|无需|不需|不宜|不能耐受|不适合|不考虑|不建议|放弃|禁忌|无法耐受|否认|未曾|"
+    r"(是否|询问|咨询|不用|不联合|不予|不再|不做|不采用|不推荐|不愿|不同意|不接受|未再|未行|未予|未做|未接受|未用|未使用|未服用|拒绝|拒行|暂不|暂缓|无需|不需|不宜|不能耐受|不适合|不考虑|不建议|放弃|禁忌|无法耐受|否认|未曾|"
     r"不行|未|无)[^，,。；;\n]{0,8}$"
 )
 # "建议服用二甲双胍，患者…拒绝用药": a recommendation refused later in the same sentence
+_BARE_NOT = re.compile(r"不.?$")  # （不化疗、不用利妥昔单抗）
 _REFUSED_AFTER = re.compile(
     r"(拒绝|拒用|不愿|不同意|不接受)[^，,。；;]{0,6}(用药|服药|治疗|使用|服用|注射|药物|胰岛素|该药|此药|化疗|放疗)"
 )
@@ -63,6 +64,7 @@ def treatment_mentions(view: DocView) -> list[TreatmentMention]:
         after = re.sub(r"\s+", "", view.half[e : e + 30])
         negated = (
             bool(_NEG.search(before))
+            or bool(_BARE_NOT.search(before))
             or bool(_NEG_AFTER.match(after))
             or bool(_REFUSED_AFTER.search(after_sentence))
             or bool(_NOT_A_TREATMENT.search(before))
