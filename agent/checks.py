@@ -10,6 +10,7 @@ from agent.analysis import CaseAnalysis
 from agent.catalog import Catalog
 from agent.evidence import Assessment
 from agent.extract.dates import add_months
+from agent.extract.lexicon import MODALITY_CN
 from agent.kb.topics import CHECK_TOPICS
 from agent.models import CaseInfo, Check, Citation, Clause, Decision, Span
 
@@ -160,7 +161,7 @@ def check_treatment(a: Assessment, catalog: Catalog, cite: Cite) -> Check:
     if a.disease is None or not a.disease.treatment.required:
         return _check("treatment_plan", "pass", None, "该病种认定不以治疗方案为前提。", a.modality_spans, cites)
     if a.plan:
-        mods = "、".join(_MOD_CN.get(m, m) for m in a.modalities)
+        mods = "、".join(MODALITY_CN.get(m, m) for m in a.modalities)
         return _check("treatment_plan", "pass", None, f"病历记载抗肿瘤治疗：{mods}。", a.plan_spans, cites)
     return _check(
         "treatment_plan",
@@ -170,19 +171,6 @@ def check_treatment(a: Assessment, catalog: Catalog, cite: Cite) -> Check:
         [],
         cites,
     )
-
-
-_MOD_CN = {
-    "radiotherapy": "放疗",
-    "chemotherapy": "化疗",
-    "targeted": "靶向治疗",
-    "endocrine": "内分泌治疗",
-    "immunotherapy": "免疫治疗",
-    "dialysis": "透析",
-    "anti_rejection": "抗排异治疗",
-    "antihypertensive": "降压治疗",
-    "hypoglycaemic": "降糖治疗",
-}
 
 
 def duplicate_status(info: CaseInfo, a: Assessment, catalog: Catalog) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.extract.lexicon import MODALITY_CN
 from agent.models import FORM_FIELDS, ApplicationForm, Recommendation
 from agent.triage import QUEUE_GROUPS, queue_key
 
@@ -37,15 +38,7 @@ CN_LABELS = {
     "cytology": "细胞学诊断",
     "clinical": "临床诊断",
     "none": "无",
-    "radiotherapy": "放疗",
-    "chemotherapy": "化疗",
-    "targeted": "靶向治疗",
-    "endocrine": "内分泌治疗",
-    "immunotherapy": "免疫治疗",
-    "dialysis": "透析",
-    "anti_rejection": "抗排异治疗",
-    "antihypertensive": "降压治疗",
-    "hypoglycaemic": "降糖治疗（含胰岛素）",
+    **MODALITY_CN,
 }
 CSV_COLUMNS = ("case_id", "decision", "disease", "reason_codes", "flags", *FORM_FIELDS, "submitted_at", "error")
 

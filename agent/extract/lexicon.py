@@ -21,6 +21,17 @@ MODALITIES = (
     "antihypertensive",
     "hypoglycaemic",
 )
+MODALITY_CN = {
+    "radiotherapy": "放疗",
+    "chemotherapy": "化疗",
+    "targeted": "靶向治疗",
+    "endocrine": "内分泌治疗",
+    "immunotherapy": "免疫治疗",
+    "dialysis": "透析",
+    "anti_rejection": "抗排异治疗",
+    "antihypertensive": "降压治疗",
+    "hypoglycaemic": "降糖治疗（含胰岛素）",
+}
 TUMOUR_MODALITIES = ("radiotherapy", "chemotherapy", "targeted", "endocrine", "immunotherapy")
 
 
