@@ -242,18 +242,10 @@ def render_eval(result: dict[str, Any]) -> None:
     m = result.get("metrics")
     if m:
         t = Table("metric", "value", header_style="bold", title=f"eval · {m['cases']} cases · {m['backend']}")
-        for key in (
-            "decision_accuracy",
-            "macro_f1",
-            "false_approve",
-            "false_reject",
-            "errors",
-            "reason_recall",
-            "citation_coverage",
-            "grounding",
-            "cases_per_s",
-        ):
-            t.add_row(key, str(m[key]))
+        # every scalar metric the harness reports, in its order (nested ones get their own rows)
+        for key, value in m.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "cases":
+                t.add_row(key, str(value))
         ta = m["turnaround_ms"]
         t.add_row("turnaround p50/p95/max ms", f"{ta['p50']} / {ta['p95']} / {ta['max']}")
         for f, v in m["field_accuracy"].items():
