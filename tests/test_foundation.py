@@ -14,7 +14,10 @@ from agent.config import Settings, default_home
 
 
 def test_network_calls_are_blocked_in_tests() -> None:
-    with pytest.raises((SocketBlockedError, SocketConnectBlockedError)):
+    with (
+        pytest.warns(UserWarning, match="tried to use socket"),
+        pytest.raises((SocketBlockedError, SocketConnectBlockedError)),
+    ):
         socket.create_connection(("93.184.216.34", 80), timeout=1)
 
 
