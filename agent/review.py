@@ -9,7 +9,7 @@ from typing import Any
 from agent import __version__
 from agent.checks import Cite, decide, duplicate_status, province_differs, run_checks
 from agent.deps import Deps
-from agent.draft import draft_case
+from agent.draft import DraftResult, draft_case
 from agent.models import Case, Check, Citation, Provenance, Recommendation
 from agent.rationale import write_rationale
 
@@ -56,6 +56,12 @@ def review_case(case: Case, deps: Deps) -> Recommendation:
     """Review one loaded case."""
     t0 = time.perf_counter()
     drafted = draft_case(case, deps.catalog, kb_version=deps.kb.version)
+    return recommend(case, deps, drafted, started=t0)
+
+
+def recommend(case: Case, deps: Deps, drafted: DraftResult, *, started: float) -> Recommendation:
+    """The checks, decision, deciding citations and offline rationale for a drafted case (both
+    backends: the LLM one only adds to this)."""
     t_draft = time.perf_counter()
     cite = Cite(deps.kb.clause)
     checks = run_checks(case.info, drafted.analysis, drafted.assessment, deps.catalog, cite)
@@ -75,8 +81,11 @@ def review_case(case: Case, deps: Deps) -> Recommendation:
     prov = drafted.form.provenance.model_copy(
         update={
             "backend": deps.backend_name,
-            "elapsed_ms": round((t_end - t0) * 1000, 2),
-            "timings": {"draft_ms": round((t_draft - t0) * 1000, 2), "checks_ms": round((t_end - t_draft) * 1000, 2)},
+            "elapsed_ms": round((t_end - started) * 1000, 2),
+            "timings": {
+                "draft_ms": round((t_draft - started) * 1000, 2),
+                "checks_ms": round((t_end - t_draft) * 1000, 2),
+            },
         }
     )
     return Recommendation(

@@ -144,62 +144,45 @@ class OpenAIBackend:
     # ------------------------------------------------------------ review
     def review(self, case: Case, deps: Deps) -> Recommendation:
         """Checks decide (offline rules); the model adds context, findings and the rationale."""
-        from agent.checks import Cite, decide, duplicate_status, run_checks
-        from agent.rationale import write_rationale
-        from agent.review import _form_check, deciding_citations
+        from agent.review import recommend
 
         t0 = time.perf_counter()
         drafted = self._draft(case, deps)
-        form = drafted.form
-        cite = Cite(deps.kb.clause)
-        checks = run_checks(case.info, drafted.analysis, drafted.assessment, deps.catalog, cite)
-        if form.disagreements:
-            checks.append(_form_check(form.disagreements, cite, deps))
-        decision, reasons = decide(checks)
-        renewal = duplicate_status(case.info, drafted.assessment, deps.catalog)[0] == "renewal"
-        citations = deciding_citations(decision, reasons, checks, case, deps, renewal)
-        flags = list(form.flags)
+        rec = recommend(case, deps, drafted, started=t0)
+        flags, citations = list(rec.flags), list(rec.citations)
         findings: list[str] = []
         tool_calls: list[dict[str, Any]] = []
-        if (
-            drafted.assessment.disease is None
-            or any(c.status == "unknown" and c.id == "diagnosis_evidence" for c in checks)
-        ) and "LLM_FALLBACK" not in flags:
+        # a disease the catalogue does not cover, or evidence the rules leave unknown
+        undecided = drafted.assessment.disease is None or any(
+            c.status == "unknown" and c.id == "diagnosis_evidence" for c in rec.checks
+        )
+        if undecided and "LLM_FALLBACK" not in flags:
             try:
-                findings, extra = self._research(case, form, checks, deps, tool_calls)
+                findings, extra = self._research(case, drafted.form, rec.checks, deps, tool_calls)
                 citations += [c for c in extra if c.clause_id not in {x.clause_id for x in citations}]
             except LLMError:
                 flags.append("LLM_FALLBACK")
-        rationale = write_rationale(decision, reasons, checks, form, flags)
+        rationale = rec.rationale
         if "LLM_FALLBACK" not in flags:
             try:
-                rationale = self._rationale(case, decision, form.disease, checks, citations) or rationale
+                rationale = self._rationale(case, rec.decision or "", rec.disease, rec.checks, citations) or rationale
             except LLMError:
                 flags.append("LLM_FALLBACK")
-        prov = form.provenance.model_copy(
+        prov = rec.provenance.model_copy(
             update={
                 "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
                 "tool_calls": tool_calls,
                 "timings": {"llm_calls": float(self.client.calls), "llm_tokens": float(self.client.tokens)},
             }
         )
-        flag_evidence = (
-            {"PROMPT_INJECTION_SUSPECTED": drafted.analysis.injections} if drafted.analysis.injections else {}
-        )
-        return Recommendation(
-            case_id=case.case_id,
-            decision=decision,
-            disease=form.disease,
-            reason_codes=reasons,
-            checks=checks,
-            citations=citations,
-            form=form,
-            rationale=rationale,
-            flags=list(dict.fromkeys(flags)),
-            flag_evidence=flag_evidence,
-            findings=findings,
-            submitted_at=case.info.submitted_at.isoformat(),
-            provenance=prov,
+        return rec.model_copy(
+            update={
+                "citations": citations,
+                "rationale": rationale,
+                "flags": list(dict.fromkeys(flags)),
+                "findings": findings,
+                "provenance": prov,
+            }
         )
 
     def _rationale(
