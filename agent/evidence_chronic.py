@@ -27,10 +27,8 @@ _ONGOING = re.compile(r"维持|规律|每周\s*\d|每周[一二三]次|继续|�
 
 
 def _sentence(v: DocView, start: int, end: int) -> str:
-    """The sentence around [start, end), across wrapped lines (。；! or a blank line end it)."""
-    s = max(max(v.half.rfind(ch, 0, start) for ch in "。；;!！"), v.half.rfind("\n\n", 0, start)) + 1
-    ends = [i for i in (v.half.find(ch, end) for ch in "。；;!！") if i >= 0]
-    e = min(ends) if ends else len(v.half)
+    """The sentence around [start, end), line breaks removed."""
+    s, e = v.sentence_bounds(start, end)
     return v.half[s:e].replace("\n", "")
 
 

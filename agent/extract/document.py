@@ -229,6 +229,7 @@ SECTION_WORDS: list[tuple[str, tuple[str, ...]]] = [
 ]
 DX_SECTIONS = ("dx", "path_dx")
 HISTORY_SECTIONS = ("family", "past", "hpi")
+_SENTENCE_END = "。；;!！"
 _CLAUSE_END = re.compile(r"[。；;！!\n]")
 _COMMA = re.compile(r"[，,、。；;！!\n]")
 _COMMA_NO_ENUM = re.compile(r"[，,。；;！!\n]")
@@ -401,6 +402,12 @@ class DocView:
         m2 = pat.search(self.half, end)
         e = m2.start() if m2 else len(self.text)
         return s, e
+
+    def sentence_bounds(self, start: int, end: int) -> tuple[int, int]:
+        """The sentence around [start, end) across wrapped lines: 。；! or a blank line end it."""
+        s = max(max(self.half.rfind(ch, 0, start) for ch in _SENTENCE_END), self.half.rfind("\n\n", 0, start)) + 1
+        ends = [i for i in (self.half.find(ch, end) for ch in _SENTENCE_END) if i >= 0]
+        return s, (min(ends) if ends else len(self.half))
 
     def line_span(self, offset: int) -> Span:
         """The whole line at ``offset``, stripped, as a span."""

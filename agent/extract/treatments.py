@@ -54,13 +54,9 @@ def treatment_mentions(view: DocView) -> list[TreatmentMention]:
             return
         taken.append((s, e))
         # the sentence before the term, across wrapped lines (拒绝任何\n降糖药物)
-        sent_s = max(view.half.rfind(ch, 0, s) for ch in "。；;!！") + 1
-        before = view.half[max(sent_s, s - 40) : s]
-        if "\n\n" in before:
-            before = before[before.rindex("\n\n") :]
-        before = re.sub(r"\s+", "", before)  # a sentence wrapped over lines and indented
-        ends = [i for i in (view.half.find(ch, e) for ch in "。；;!！") if i >= 0]
-        after_sentence = re.sub(r"\s+", "", view.half[e : min(ends) if ends else len(view.half)])
+        sent_s, sent_e = view.sentence_bounds(s, e)
+        before = re.sub(r"\s+", "", view.half[max(sent_s, s - 40) : s])  # wrapped over lines, indented
+        after_sentence = re.sub(r"\s+", "", view.half[e:sent_e])
         after = re.sub(r"\s+", "", view.half[e : e + 30])
         negated = (
             bool(_NEG.search(before))
