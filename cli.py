@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 
 if TYPE_CHECKING:
-    from agent.config import Settings
+    from agent.core.config import Settings
 
 EXIT_PARTIAL = 5  # some inputs were skipped or failed; the rest was processed
 
@@ -21,12 +21,12 @@ class _Group(TyperGroup):
     """Turns user-fixable errors into a message, a hint and an exit code (never a traceback)."""
 
     def invoke(self, ctx: Any) -> Any:  # click.Context; typer vendors its own click
-        from agent.errors import CertreviewError
+        from agent.core.errors import CertreviewError
 
         try:
             return super().invoke(ctx)
         except CertreviewError as exc:
-            from agent.report import render_error
+            from agent.report.terminal import render_error
 
             render_error(exc)
             ctx.exit(exc.exit_code)
@@ -49,7 +49,7 @@ app.add_typer(kb_app, name="kb")
 
 
 def _settings() -> Settings:
-    from agent.config import Settings
+    from agent.core.config import Settings
 
     return Settings()
 
@@ -73,11 +73,11 @@ def kb_refresh(
     leaves the previous index serving. Exit code 5 when some files were skipped.
     """
     from agent.kb.service import refresh
-    from agent.report import kb_progress, render_refresh
+    from agent.report.terminal import kb_progress, render_refresh
 
     settings = _settings()
     if path is not None and not path.is_dir():
-        from agent.errors import InvalidInputError
+        from agent.core.errors import InvalidInputError
 
         raise InvalidInputError(f"not a folder: {path}", "Pass the folder that holds the policy files.")
     with kb_progress() as progress:
@@ -95,7 +95,7 @@ def kb_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """List the documents and clauses in the knowledge base."""
-    from agent.report import render_kb_list
+    from agent.report.terminal import render_kb_list
 
     kb = _open_kb()
     if as_json:
@@ -110,8 +110,8 @@ def kb_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
 ) -> None:
     """Show one clause in full."""
-    from agent.errors import InvalidInputError
-    from agent.report import render_clause
+    from agent.core.errors import InvalidInputError
+    from agent.report.terminal import render_clause
 
     kb = _open_kb()
     clause = kb.clause(clause_id)
@@ -135,9 +135,9 @@ def kb_search(
     as_json: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
 ) -> None:
     """Search the policy clauses (BM25 over jieba tokens + dense embeddings, fused)."""
-    from agent.errors import InvalidInputError
+    from agent.core.errors import InvalidInputError
     from agent.kb.topics import TOPICS
-    from agent.report import render_hits
+    from agent.report.terminal import render_hits
 
     if topic is not None and topic not in TOPICS:
         raise InvalidInputError(f"unknown topic {topic!r}", "Topics: " + ", ".join(TOPICS))
@@ -155,9 +155,9 @@ def kb_search(
 def kb_check() -> None:
     """Verify the catalogue against the knowledge base: every clause id resolves, every topic has
     a clause, every disease has criteria. Exit code 1 names each problem."""
-    from agent.catalog import load_catalog
+    from agent.core.catalog import load_catalog
     from agent.kb.check import check_kb
-    from agent.report import render_check
+    from agent.report.terminal import render_check
 
     settings = _settings()
     kb = _open_kb()
@@ -169,8 +169,8 @@ def kb_check() -> None:
 
 # ---------------------------------------------------------------- physicians and reviewers
 def _deps(backend: str | None = None) -> Any:
-    from agent.deps import build_deps
-    from agent.report import kb_progress, note
+    from agent.report.terminal import kb_progress, note
+    from agent.review.deps import build_deps
 
     settings = _settings()
     if backend:
@@ -206,8 +206,8 @@ def draft(
 ) -> None:
     """Fill the 门特 application form from the records: every field with the quote and document
     it came from, and what the records do not support listed as what to add."""
-    from agent.records import load_case
-    from agent.report import render_form
+    from agent.records.case import load_case
+    from agent.report.terminal import render_form
 
     deps = _deps(backend)
     case = load_case(case_dir)
@@ -216,7 +216,7 @@ def draft(
     if out_file:
         out_file.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     if html:
-        from agent.writers import form_html
+        from agent.report.writers import form_html
 
         html.write_text(form_html(form), encoding="utf-8")
     if as_json:
@@ -230,7 +230,7 @@ def draft(
 def _draft_with(deps: Any, case: Any) -> Any:
     if deps.backend is not None:
         return deps.backend.draft(case, deps)
-    from agent.draft import draft_case
+    from agent.review.draft import draft_case
 
     return draft_case(case, deps.catalog, kb_version=deps.kb.version).form
 
@@ -244,10 +244,10 @@ def review(
 ) -> None:
     """Recommend approve / reject / need_info: every check of the reference policy with its status,
     the record quotes and the policy clauses (第X条) behind it, and a Chinese 审核意见."""
-    from agent import audit as audit_log
-    from agent.records import load_case
-    from agent.report import render_recommendation
-    from agent.review import review_case
+    from agent.records.case import load_case
+    from agent.registry import audit as audit_log
+    from agent.report.terminal import render_recommendation
+    from agent.review.recommend import review_case
 
     deps = _deps(backend)
     case = load_case(case_dir)
@@ -280,9 +280,9 @@ def triage(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent import audit as audit_log
-    from agent.report import err, render_triage
-    from agent.triage import case_folders, run_batch, summarize
+    from agent.registry import audit as audit_log
+    from agent.report.terminal import err, render_triage
+    from agent.review.triage import case_folders, run_batch, summarize
 
     folders = case_folders(batch_dir)
     deps = _deps(backend)
@@ -308,11 +308,11 @@ def triage(
         audit_log.append(deps.settings.audit_log, recs)
     paths = None
     if out:
-        from agent.writers import write_batch
+        from agent.report.writers import write_batch
 
         paths = write_batch(out, recs, summary, deps.kb.version)
     if as_json:
-        from agent.writers import jsonl
+        from agent.report.writers import jsonl
 
         sys.stdout.write(jsonl(recs, summary))
     else:
@@ -355,8 +355,8 @@ def eval_cmd(
 ) -> None:
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (RULES.md §4), with gates for CI: any failed gate exits 1 and is named."""
-    from agent.errors import InvalidInputError
-    from agent.report import err
+    from agent.core.errors import InvalidInputError
+    from agent.report.terminal import err
 
     if compare:
         from eval.harness import compare as compare_metrics
@@ -371,7 +371,7 @@ def eval_cmd(
         if as_json:
             _echo_json([{"metric": m, "old": o, "new": n, "delta": d} for m, o, n, d in rows])
         else:
-            from agent.report import render_compare
+            from agent.report.terminal import render_compare
 
             render_compare(rows)
         return
@@ -413,7 +413,7 @@ def eval_cmd(
     if as_json:
         _echo_json(result)
     else:
-        from agent.report import render_eval
+        from agent.report.terminal import render_eval
 
         render_eval(result)
     for f in failed:
@@ -455,7 +455,7 @@ def llm_serve(
     import time
 
     from agent.llm.local import start_server
-    from agent.report import err
+    from agent.report.terminal import err
 
     server, base_url = start_server(model, port=port, threads=threads, ctx=ctx)
     err.print(f"serving {model.name} at {base_url} (Ctrl-C to stop)", soft_wrap=True)
@@ -473,8 +473,8 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the hash chain: an edited, removed or reordered entry is named; exit code 1."""
-    from agent import audit as audit_log
-    from agent.report import err, out
+    from agent.registry import audit as audit_log
+    from agent.report.terminal import err, out
 
     settings = _settings()
     res = audit_log.verify(settings.audit_log)
@@ -488,7 +488,7 @@ def audit_verify() -> None:
 
 def _open_kb() -> Any:
     from agent.kb.service import open_kb
-    from agent.report import kb_progress, note
+    from agent.report.terminal import kb_progress, note
 
     with kb_progress() as progress:
         return open_kb(
@@ -500,12 +500,12 @@ def _open_kb() -> Any:
 
 def main() -> None:
     """Console entry point: run the app, turning user-fixable errors into messages and exit codes."""
-    from agent.errors import CertreviewError
+    from agent.core.errors import CertreviewError
 
     try:
         app()
     except CertreviewError as exc:
-        from agent.report import render_error
+        from agent.report.terminal import render_error
 
         render_error(exc)
         sys.exit(exc.exit_code)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.config import PROJECT_ROOT, Settings
+from agent.core.config import PROJECT_ROOT, Settings
 from eval.metrics import percentile
 
 DEV = PROJECT_ROOT / "eval" / "datasets" / "dev"
@@ -122,9 +122,9 @@ def bench_kb_large(tmp: Path, n: int = 10_000) -> dict[str, float]:
 
 def bench_draft(tmp: Path) -> dict[str, float]:
     """Draft every dev case (after start-up): ms per case."""
-    from agent.catalog import load_catalog
-    from agent.draft import draft_case
-    from agent.records import load_case
+    from agent.core.catalog import load_catalog
+    from agent.records.case import load_case
+    from agent.review.draft import draft_case
 
     cat = load_catalog(Settings().catalog_path)
     folders = sorted(p for p in DEV.iterdir() if (p / "case.json").exists())

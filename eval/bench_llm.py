@@ -14,14 +14,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from agent.config import PROJECT_ROOT, Settings
-from agent.deps import build_deps
-from agent.draft import draft_case
-from agent.errors import LLMError
-from agent.fieldmatch import field_matches
+from agent.core.config import PROJECT_ROOT, Settings
+from agent.core.errors import LLMError
 from agent.llm.backend import OpenAIBackend
 from agent.llm.local import start_server
-from agent.records import load_case
+from agent.records.case import load_case
+from agent.review.deps import build_deps
+from agent.review.draft import draft_case
+from agent.review.fieldmatch import field_matches
 
 FIELDS = ("primary_diagnosis", "icd10", "diagnosis_basis", "diagnosis_date", "treatment_modalities")
 DEV = PROJECT_ROOT / "eval" / "datasets" / "dev"

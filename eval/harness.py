@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.deps import Deps
-from agent.errors import DocumentError, InvalidInputError
-from agent.triage import case_folders, run_batch
+from agent.core.deps import Deps
+from agent.core.errors import DocumentError, InvalidInputError
+from agent.review.triage import case_folders, run_batch
 from eval.metrics import CaseScore, aggregate, score_case
 
 GATES = {
@@ -33,7 +33,7 @@ class EvalResult:
 
 
 def _doc_reader(folder: Path) -> Any:
-    from agent.records import read_record
+    from agent.records.case import read_record
 
     cache: dict[str, str | None] = {}
 

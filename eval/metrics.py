@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.fieldmatch import field_matches
-from agent.models import FORM_FIELDS, Recommendation
+from agent.core.models import FORM_FIELDS, Recommendation
+from agent.review.fieldmatch import field_matches
 
 LABELS = ("approve", "reject", "need_info")
 

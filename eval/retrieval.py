@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import InvalidInputError
+from agent.core.errors import InvalidInputError
 from eval.metrics import percentile
 
 MODES = ("hybrid", "bm25", "dense")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agent.config import PROJECT_ROOT, Settings
+from agent.core.config import PROJECT_ROOT, Settings
 
 SHIPPED_POLICIES = PROJECT_ROOT / "knowledge_base" / "policies"
 DEV = PROJECT_ROOT / "eval" / "datasets" / "dev"
@@ -44,7 +44,7 @@ def settings(home: Path) -> Settings:
 @pytest.fixture(scope="session")
 def deps(kb_home: Path) -> Any:
     """Deps over the session knowledge base (read-only use)."""
-    from agent.deps import build_deps
+    from agent.review.deps import build_deps
 
     return build_deps(Settings(home=kb_home))
 

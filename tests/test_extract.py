@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.analysis import CaseAnalysis
+from agent.coding.icd10 import normalize
+from agent.core.models import Applicant, Document
+from agent.extract.analysis import CaseAnalysis
 from agent.extract.certainty import certainty, is_family
 from agent.extract.dates import find_dates
 from agent.extract.document import DocView
@@ -16,9 +18,7 @@ from agent.extract.injection import find_injections
 from agent.extract.labs import lab_values
 from agent.extract.mentions import clean_name
 from agent.extract.treatments import treatment_mentions
-from agent.icd10 import normalize
-from agent.models import Applicant, Document
-from agent.records import load_case
+from agent.records.case import load_case
 from tests.conftest import CLINIC_PLAN, PATHOLOGY, base_case, write_case
 
 
@@ -178,8 +178,8 @@ def test_prompt_injection_is_found_in_text_comments_and_titles() -> None:
 def test_identity_of_each_document(cases_dir: Path) -> None:
     other = PATHOLOGY.replace("440106196505123456", "440106197001011234").replace("60岁", "55岁")
     folder = write_case(cases_dir, base_case(), {"病理.txt": other, "门诊.txt": CLINIC_PLAN})
-    from agent.catalog import load_catalog
-    from agent.config import Settings
+    from agent.core.catalog import load_catalog
+    from agent.core.config import Settings
 
     an = CaseAnalysis(load_case(folder), load_catalog(Settings().catalog_path))
     problems = an.identities["records/病理.txt"].problems

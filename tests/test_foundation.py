@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pytest_socket import SocketBlockedError, SocketConnectBlockedError
 
-from agent.config import Settings, default_home
+from agent.core.config import Settings, default_home
 
 
 def test_network_calls_are_blocked_in_tests() -> None:

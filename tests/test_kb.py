@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.catalog import load_catalog
-from agent.config import Settings
-from agent.errors import KBBusyError
+from agent.core.catalog import load_catalog
+from agent.core.config import Settings
+from agent.core.errors import KBBusyError
 from agent.kb.check import check_kb
 from agent.kb.loader import load_policy, split_clauses
 from agent.kb.service import open_kb, refresh

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from agent.config import Settings
+from agent.core.config import Settings
 from agent.llm.backend import make_backend
-from agent.records import load_case
-from agent.review import review_case
+from agent.records.case import load_case
+from agent.review.recommend import review_case
 from tests.conftest import CLINIC_PLAN, DEV, PATHOLOGY, base_case, write_case
 from tests.fake_openai import FakeOpenAI, Reply
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from agent.config import PROJECT_ROOT, Settings
+from agent.core.config import PROJECT_ROOT, Settings
 from agent.llm.backend import OpenAIBackend
-from agent.records import load_case
-from agent.review import review_case
+from agent.records.case import load_case
+from agent.review.recommend import review_case
 from tests.conftest import DEV
 
 MODELS = [PROJECT_ROOT / "models" / n for n in ("qwen-0.5b.gguf", "qwen-1.5b.gguf")]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.errors import DocumentError, InvalidInputError
-from agent.records import load_case, read_record
+from agent.core.errors import DocumentError, InvalidInputError
+from agent.records.case import load_case, read_record
 from tests.conftest import PATHOLOGY, base_case, make_image_pdf, make_pdf, write_case
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent.records import load_case
-from agent.review import review_case
+from agent.records.case import load_case
+from agent.review.recommend import review_case
 from tests.conftest import CLINIC_PLAN, PATHOLOGY, base_case, write_case
 
 GOOD = {"病理报告.txt": PATHOLOGY, "门诊病历.txt": CLINIC_PLAN}

@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from agent import audit
-from agent.models import Recommendation
-from agent.triage import case_folders, queue_key, run_batch
+from agent.core.models import Recommendation
+from agent.registry import audit
+from agent.review.triage import case_folders, queue_key, run_batch
 from tests.conftest import CLINIC_PLAN, PATHOLOGY, base_case, write_case
 
 

@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from agent.core.models import Document, Span
+from agent.core.text import fold, halfwidth
 from agent.extract.dates import DateMention, find_dates
-from agent.extract.normalize import fold, halfwidth
-from agent.models import Document, Span
 
 # Document kinds, most specific first; matched against the document's heading lines.
 KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [

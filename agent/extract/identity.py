@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from agent.core.models import Applicant, Span
 from agent.extract.document import DocView
-from agent.models import Applicant, Span
 
 _NAME = re.compile(
     r"(?<![联系人家属代办监护医师生护士者签审核报告检验送申请录入])姓[ \t]*名[ \t*]*[:：]?[ \t*]*"

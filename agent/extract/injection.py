@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
+from agent.core.models import Span
+from agent.core.text import halfwidth
 from agent.extract.document import DocView
-from agent.extract.normalize import halfwidth
-from agent.models import Span
 
 _PATTERNS = [
     r"忽略(?:以上|上述|之前|前面|前述|所有|全部)?(?:的)?(?:所有)?(?:规则|指令|指示|要求|提示|审核标准|政策|条件)",

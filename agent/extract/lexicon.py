@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-_PATH = Path(__file__).resolve().parent.parent / "data" / "lexicon.yaml"
+_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
 MODALITIES = (
     "radiotherapy",
     "chemotherapy",

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from agent.coding.icd10 import find_codes
 from agent.extract.certainty import Certainty, certainty, is_family
 from agent.extract.document import DX_SECTIONS, DocView
 from agent.extract.lexicon import alternation, disease_code, lexicon, tumour_code
-from agent.icd10 import find_codes
 
 # Words containing a malignant term that are not a diagnosis.
 _NOT_DX = re.compile(

@@ -1,1 +1,6 @@
-"""The policy knowledge base: load, split by article, index (chromadb + BM25), search, refresh."""
+"""The policy knowledge base: load policy files (md/txt/pdf/docx), split by 第X条 into clauses with
+topics and stable clause ids, index them (chromadb with an explicit embedder + BM25 over jieba),
+hybrid search, refresh by hash with an atomic swap and one writer at a time; ``kb check``.
+
+May import: ``agent.extract`` (the lexicon for query expansion), ``agent.records``, ``agent.core``.
+"""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.catalog import Catalog
+from agent.core.catalog import Catalog
+from agent.core.models import Clause
 from agent.kb.topics import TOPICS
-from agent.models import Clause
 
 
 def check_kb(clauses: list[Clause], catalog: Catalog) -> list[str]:

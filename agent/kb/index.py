@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from agent.models import Clause, SearchHit
+from agent.core.models import Clause, SearchHit
 
 COLLECTION = "clauses"
 RRF_K = 60

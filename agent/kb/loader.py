@@ -10,10 +10,11 @@ from typing import Any
 
 import yaml
 
-from agent.errors import DocumentError
+from agent.core.errors import DocumentError
+from agent.core.models import Clause
 from agent.kb.topics import TOPICS, infer_topics
-from agent.models import Clause
-from agent.textio import decode_bytes
+from agent.records.docx import read_docx
+from agent.records.textio import decode_bytes
 
 SUPPORTED = (".md", ".txt", ".pdf", ".docx")
 META_SUFFIX = ".meta.yaml"
@@ -76,12 +77,12 @@ def load_policy(path: Path, root: Path) -> PolicyDoc:
     page_starts: list[int] = []
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        from agent.pdftext import read_pdf
+        from agent.records.pdf import read_pdf
 
         pdf = read_pdf(path, rel)
         text, page_starts = pdf.text, pdf.page_starts
     elif suffix == ".docx":
-        text = _read_docx(path, rel)
+        text = read_docx(path, rel)
     else:
         text, _ = decode_bytes(path.read_bytes(), rel)
         m = _FRONT.match(text)
@@ -167,15 +168,3 @@ def _page_of(starts: list[int], offset: int) -> int:
         if offset >= s:
             page = i + 1
     return page
-
-
-def _read_docx(path: Path, rel: str) -> str:
-    try:
-        import docx
-    except ImportError:  # optional dependency
-        raise DocumentError(rel, "reading .docx needs python-docx", "pip install python-docx") from None
-    try:
-        d = docx.Document(str(path))
-    except Exception as exc:  # python-docx raises zipfile/KeyError/ValueError on bad files
-        raise DocumentError(rel, f"corrupt .docx ({type(exc).__name__})", "Re-save the document.") from None
-    return "\n".join(p.text for p in d.paragraphs)

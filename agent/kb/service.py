@@ -7,11 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent.config import Settings
-from agent.errors import KBError
+from agent.core.config import Settings
+from agent.core.errors import KBError
+from agent.core.models import Clause, SearchHit
 from agent.kb.index import KBIndex, Mode
 from agent.kb.store import KBStore, Progress, RefreshReport
-from agent.models import Clause, SearchHit
 
 
 def embedder_factory(settings: Settings) -> Callable[[], Any]:

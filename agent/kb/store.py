@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import DocumentError, KBBusyError, KBError
+from agent.core.errors import DocumentError, KBBusyError, KBError
+from agent.core.models import Clause
 from agent.kb.loader import PolicyDoc, Skipped, file_sha256, load_policy, policy_files
-from agent.models import Clause
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

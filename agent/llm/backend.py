@@ -11,17 +11,17 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from agent.deps import Deps
-from agent.draft import DraftResult, draft_case
-from agent.errors import LLMError
+from agent.coding.icd10 import normalize
+from agent.core.deps import Deps
+from agent.core.errors import LLMError
+from agent.core.models import ApplicationForm, Case, Citation, FormField, Recommendation, Span
+from agent.core.text import fold
 from agent.extract.lexicon import MODALITIES
-from agent.extract.normalize import fold
-from agent.icd10 import normalize
 from agent.llm.client import LLMClient
 from agent.llm.masking import Masker, NoMasker
+from agent.llm.prompts import load_prompts
 from agent.llm.schemas import AgentStep, ExtractAnswer, RationaleAnswer
-from agent.models import ApplicationForm, Case, Citation, FormField, Recommendation, Span
-from agent.prompts import load_prompts
+from agent.review.draft import DraftResult, draft_case
 
 MAX_DOC_CHARS = 8000
 MAX_AGENT_STEPS = 4
@@ -144,7 +144,7 @@ class OpenAIBackend:
     # ------------------------------------------------------------ review
     def review(self, case: Case, deps: Deps) -> Recommendation:
         """Checks decide (offline rules); the model adds context, findings and the rationale."""
-        from agent.review import recommend
+        from agent.review.recommend import recommend
 
         t0 = time.perf_counter()
         drafted = self._draft(case, deps)
@@ -216,7 +216,7 @@ class OpenAIBackend:
         self, case: Case, form: ApplicationForm, checks: list[Any], deps: Deps, tool_calls: list[dict[str, Any]]
     ) -> tuple[list[str], list[Citation]]:
         """≤ 4 tool steps for a case the catalogue does not settle; adds findings and citations."""
-        from agent.checks import Cite
+        from agent.review.checks import Cite
 
         p = self.prompts["agent"]
         unknown = [c for c in checks if c.status != "pass"]
@@ -254,8 +254,8 @@ def _run_tool(action: str, argument: str, deps: Deps) -> tuple[str, set[str]]:
         hits = deps.kb.search(argument or "门特认定", k=3)
         return " | ".join(f"{h.clause_id}: {h.text[:120]}" for h in hits), {h.clause_id for h in hits}
     if action == "lookup_icd10":
-        from agent.catalog import code_in
-        from agent.icd10 import describe
+        from agent.coding.icd10 import describe
+        from agent.core.catalog import code_in
 
         code = normalize(argument)
         if code is None:

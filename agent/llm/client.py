@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from agent.config import Settings
-from agent.errors import LLMError
+from agent.core.config import Settings
+from agent.core.errors import LLMError
 
 T = TypeVar("T", bound=BaseModel)
 MAX_RETRY_AFTER_S = 30.0

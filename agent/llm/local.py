@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from agent.errors import CertreviewError
+from agent.core.errors import CertreviewError
 
 
 def free_port() -> int:

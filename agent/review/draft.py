@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent import __version__
-from agent.analysis import CaseAnalysis
-from agent.catalog import Catalog
-from agent.evidence import Assessment, assess, assess_uncovered
-from agent.models import FORM_FIELDS, ApplicationForm, Case, FormField, Provenance, Span
+from agent.assess import Assessment, assess, assess_uncovered
+from agent.core.catalog import Catalog
+from agent.core.models import FORM_FIELDS, ApplicationForm, Case, FormField, Provenance, Span
+from agent.extract.analysis import CaseAnalysis
 
 PROPOSAL_ORDER = ("tumour", "transplant", "dialysis", "diabetes", "hypertension")
 
@@ -95,7 +95,7 @@ def build_fields(case: Case, a: Assessment) -> dict[str, FormField]:
 
 def compare_form(form_json: dict[str, Any], fields: dict[str, FormField]) -> list[dict[str, Any]]:
     """Where a physician's form.json disagrees with what the records show."""
-    from agent.fieldmatch import field_matches
+    from agent.review.fieldmatch import field_matches
 
     given = form_json.get("fields", form_json)
     out = []
@@ -143,8 +143,8 @@ def draft_case(case: Case, catalog: Catalog, *, kb_version: str | None = None) -
     if case.skipped:
         flags.append("DOCUMENTS_SKIPPED")
     disagreements = compare_form(case.form_json, fields) if case.form_json else []
+    from agent.core.models import DocumentSummary
     from agent.extract.document import KIND_LABEL
-    from agent.models import DocumentSummary
 
     documents = [
         DocumentSummary(

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.analysis import CaseAnalysis
-from agent.catalog import Catalog
-from agent.evidence import Assessment
+from agent.assess import Assessment
+from agent.core.catalog import Catalog
+from agent.core.models import CaseInfo, Check, Citation, Clause, Decision, Span
+from agent.extract.analysis import CaseAnalysis
 from agent.extract.dates import add_months
 from agent.extract.lexicon import MODALITY_CN
 from agent.kb.topics import CHECK_TOPICS
-from agent.models import CaseInfo, Check, Citation, Clause, Decision, Span
 
 ClauseLookup = Callable[[str], "Clause | None"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 
-from agent.errors import DocumentError
+from agent.core.errors import DocumentError
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),

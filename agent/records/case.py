@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.errors import DocumentError, InvalidInputError
-from agent.models import Case, CaseInfo, Document, SkippedDocument
-from agent.textio import decode_bytes
+from agent.core.errors import DocumentError, InvalidInputError
+from agent.core.models import Case, CaseInfo, Document, SkippedDocument
+from agent.records.textio import decode_bytes
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 RECORD_TYPES = (".txt", ".md", ".json", ".pdf", ".docx")
@@ -68,13 +68,13 @@ def read_record(path: Path, name: str) -> Document:
             name, f"file too large ({size // (1024 * 1024)} MB)", "Split the export or keep the relevant pages."
         )
     if suffix == ".pdf":
-        from agent.pdftext import read_pdf
+        from agent.records.pdf import read_pdf
 
         return Document(name=name, text=read_pdf(path, name).text, format="pdf")
     if suffix == ".docx":
-        from agent.kb.loader import _read_docx
+        from agent.records.docx import read_docx
 
-        return Document(name=name, text=_read_docx(path, name), format="docx")
+        return Document(name=name, text=read_docx(path, name), format="docx")
     text, enc = decode_bytes(path.read_bytes(), name)
     if suffix == ".json":
         return _json_export(text, name, enc)

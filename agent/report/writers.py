@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.core.models import FORM_FIELDS, ApplicationForm, Recommendation
 from agent.extract.lexicon import MODALITY_CN
-from agent.models import FORM_FIELDS, ApplicationForm, Recommendation
-from agent.triage import QUEUE_GROUPS, queue_key
+from agent.review.triage import QUEUE_GROUPS, queue_key
 
 FORM_ROWS = (
     ("申请人姓名", "applicant_name"),

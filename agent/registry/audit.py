@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.models import Recommendation
+from agent.core.models import Recommendation
 
 GENESIS = "0" * 64
 

@@ -14,10 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from agent.errors import CertreviewError
+    from agent.core.errors import CertreviewError
+    from agent.core.models import Clause, SearchHit
     from agent.kb.service import KnowledgeBase
     from agent.kb.store import RefreshReport
-    from agent.models import Clause, SearchHit
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -214,7 +214,7 @@ def render_recommendation(rec: Any) -> None:
 
 def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any] | None) -> None:
     """The queue and the summary."""
-    from agent.triage import queue_key
+    from agent.review.triage import queue_key
 
     t = Table("case", "decision", "reasons", "flags", "submitted", header_style="bold", title="审核队列")
     for r in sorted(recs, key=queue_key):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from agent.extract.normalize import halfwidth
+from agent.core.text import halfwidth
 
 # letter + 2 digits, optionally '.' + up to 4 chars (digits or x) + optional 医保版 extension (x001)
 CODE_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z])\s?(\d{2})(?:\s?\.\s?([0-9xX]{1,4})(?:[xX]\d{3})?)?(?![A-Za-z0-9.])")

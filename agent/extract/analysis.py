@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import cached_property
 
-from agent.catalog import Catalog, code_in
+from agent.core.catalog import Catalog, code_in
+from agent.core.models import Case, Span
 from agent.extract.document import DX_SECTIONS, HISTORY_SECTIONS, DocView
 from agent.extract.identity import Identity, document_identity
 from agent.extract.injection import find_injections
 from agent.extract.labs import LabValue, lab_values
 from agent.extract.mentions import Mention, disease_mentions, finding_mentions, tumour_mentions
 from agent.extract.treatments import TreatmentMention, treatment_mentions
-from agent.models import Case, Span
 
 CLINICAL_KINDS = ("discharge", "certificate", "outpatient", "admission", "consult", "operation")
 _LOW_LEVEL = ("一级医院", "一级甲等", "一级乙等", "社区卫生服务", "卫生院", "诊所", "门诊部", "卫生室", "医务室")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.icd10 import normalize
+from agent.coding.icd10 import normalize
 
 
 def _nospace(s: Any) -> str:

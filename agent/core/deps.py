@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.catalog import Catalog, load_catalog
-from agent.config import Settings
+from agent.core.catalog import Catalog
+from agent.core.config import Settings
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,3 @@ class Deps:
     @property
     def backend_name(self) -> str:
         return getattr(self.backend, "name", "offline") if self.backend else "offline"
-
-
-def build_deps(
-    settings: Settings | None = None, *, progress: Any = None, on_build: Any = None, backend: Any = None
-) -> Deps:
-    """Load the catalogue and open (building if needed) the knowledge base."""
-    from agent.kb.service import open_kb
-
-    settings = settings or Settings()
-    catalog = load_catalog(settings.catalog_path)
-    kb = open_kb(settings, progress, on_build=on_build)
-    return Deps(settings=settings, catalog=catalog, kb=kb, backend=backend)

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import DocumentError
+from agent.core.errors import DocumentError
 
 _PAGE_NO = re.compile(
     r"^\s*(第\s*[0-9０-９]+\s*页\s*[/，,、]?\s*(共\s*[0-9０-９]+\s*页)?|[-—－]\s*[0-9]+\s*[-—－]|"

@@ -11,10 +11,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from agent.config import Settings
-from agent.deps import Deps, build_deps
-from agent.errors import CertreviewError, InvalidInputError
-from agent.models import Recommendation
+from agent.core.config import Settings
+from agent.core.deps import Deps
+from agent.core.errors import CertreviewError, InvalidInputError
+from agent.core.models import Recommendation
+from agent.review.deps import build_deps
 
 QUEUE_GROUPS = (
     ("approve", "可直接批准 Ready to approve"),
@@ -40,8 +41,8 @@ def case_folders(batch: Path) -> list[Path]:
 
 def process_one(folder: Path, deps: Deps) -> Recommendation:
     """Review one folder, turning every failure into an error line (never raising)."""
-    from agent.records import load_case
-    from agent.review import error_recommendation, review_case
+    from agent.records.case import load_case
+    from agent.review.recommend import error_recommendation, review_case
 
     try:
         case = load_case(folder)

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.errors import CertreviewError
+from agent.core.errors import CertreviewError
 
 
 class _M(BaseModel):

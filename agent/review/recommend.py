@@ -7,16 +7,16 @@ import time
 from typing import Any
 
 from agent import __version__
-from agent.checks import Cite, decide, duplicate_status, province_differs, run_checks
-from agent.deps import Deps
-from agent.draft import DraftResult, draft_case
-from agent.models import Case, Check, Citation, Provenance, Recommendation
-from agent.rationale import write_rationale
+from agent.core.deps import Deps
+from agent.core.models import Case, Check, Citation, Provenance, Recommendation
+from agent.review.checks import Cite, decide, duplicate_status, province_differs, run_checks
+from agent.review.draft import DraftResult, draft_case
+from agent.review.rationale import write_rationale
 
 
 def _form_check(disagreements: list[dict[str, Any]], cite: Cite, deps: Deps) -> Check:
     names = "、".join(d["field"] for d in disagreements)
-    from agent.models import Span
+    from agent.core.models import Span
 
     spans = [Span.model_validate(s) for d in disagreements for s in d.get("evidence", [])]
     return Check(
@@ -106,7 +106,7 @@ def recommend(case: Case, deps: Deps, drafted: DraftResult, *, started: float) -
 
 def error_recommendation(case_id: str, code: str, message: str, field: str | None, deps: Deps | None) -> Recommendation:
     """The line a case that cannot be processed still produces."""
-    from agent.models import ErrorInfo
+    from agent.core.models import ErrorInfo
 
     return Recommendation(
         case_id=case_id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from agent.analysis import CLINICAL_KINDS, CaseAnalysis
-from agent.catalog import Disease
-from agent.evidence import Assessment, _date_span, _finish_dates, _scope_from_mentions, _unconfirmed, _window_start
+from agent.assess.base import Assessment, _date_span, _finish_dates, _scope_from_mentions, _unconfirmed, _window_start
+from agent.core.catalog import Disease
+from agent.extract.analysis import CLINICAL_KINDS, CaseAnalysis
 from agent.extract.document import HISTORY_SECTIONS, DocView
 from agent.extract.mentions import Mention
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from agent.errors import CertreviewError
+from agent.core.errors import CertreviewError
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
 _PARTS = re.compile(r"^##\s*(system|user)\s*$", re.M)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.models import ApplicationForm, Check, Citation
+from agent.core.models import ApplicationForm, Check, Citation
 
 _OPENING = {
     "approve": "建议予以认定",

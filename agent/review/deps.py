@@ -1,0 +1,21 @@
+"""Build the dependencies of a run once: settings, catalogue, the opened knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.core.catalog import load_catalog
+from agent.core.config import Settings
+from agent.core.deps import Deps
+
+
+def build_deps(
+    settings: Settings | None = None, *, progress: Any = None, on_build: Any = None, backend: Any = None
+) -> Deps:
+    """Load the catalogue and open (building if needed) the knowledge base."""
+    from agent.kb.service import open_kb
+
+    settings = settings or Settings()
+    catalog = load_catalog(settings.catalog_path)
+    kb = open_kb(settings, progress, on_build=on_build)
+    return Deps(settings=settings, catalog=catalog, kb=kb, backend=backend)
