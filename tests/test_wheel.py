@@ -129,18 +129,24 @@ def test_data_folders_are_found_in_the_checkout() -> None:
 
 
 def test_a_data_folder_inside_the_package_wins_over_one_beside_it(tmp_path: Path) -> None:
-    package = tmp_path / "site" / "agent"
+    package = tmp_path / "tree" / "agent"
     (package / "prompts").mkdir(parents=True)
-    (tmp_path / "site" / "prompts").mkdir()
+    (tmp_path / "tree" / "prompts").mkdir()
+    (tmp_path / "tree" / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
     assert find_data_folder(package, "prompts") == package / "prompts"
+    (package / "prompts").rmdir()
+    assert find_data_folder(package, "prompts") == tmp_path / "tree" / "prompts"
 
 
 def test_missing_data_gets_a_named_error_with_a_hint(tmp_path: Path) -> None:
-    package = tmp_path / "site" / "agent"
+    package = tmp_path / "site-packages" / "agent"
     package.mkdir(parents=True)
+    (package.parent / "prompts").mkdir()  # another distribution's top-level package, not certreview's folder
     with pytest.raises(ResourceMissingError) as exc:
         find_data_folder(package, "prompts")
-    assert exc.value.message == f"certreview's prompts folder is missing (looked in {package} and {package.parent})"
+    assert exc.value.message == (
+        f"certreview's prompts folder is missing (not in {package}, and {package.parent} is no source tree with one)"
+    )
     assert exc.value.hint == "Reinstall certreview from its wheel, or run it from the root of a complete checkout."
     with pytest.raises(ResourceMissingError, match=r"^agent\.kb lacks its data file nope\.yaml$"):
         package_file("agent.kb", "nope.yaml")

@@ -7,9 +7,9 @@ The knowledge base and the prompts are top-level folders of the repository (``kn
 ``prompts/``) so that policy staff find them; pyproject.toml maps them into the built wheel as
 ``agent/knowledge_base/`` and ``agent/prompts/``. A source tree (a checkout run from its root, or
 the editable install) has them beside the package instead of inside it, so a folder is looked up
-inside the package first and beside it second. The mapped package is never imported: in a git
-worktree that shares another checkout's editable install, the import system would hand back the
-other checkout's folder.
+inside the package first and beside it second, there only where pyproject.toml marks a source
+tree. The mapped package is never imported: in a git worktree that shares another checkout's
+editable install, the import system would hand back the other checkout's folder.
 """
 
 from __future__ import annotations
@@ -52,12 +52,15 @@ def package_file(package: str, name: str) -> Path:
 
 
 def find_data_folder(package_root: Path, name: str) -> Path:
-    """``name`` inside ``package_root`` (built wheel) or beside it (source tree)."""
-    for candidate in (package_root / name, package_root.parent / name):
-        if candidate.is_dir():
-            return candidate
+    """``name`` inside ``package_root`` (built wheel) or beside it in a source tree (built wheel first)."""
+    inside, tree = package_root / name, package_root.parent
+    if inside.is_dir():
+        return inside
+    # only in a source tree: a folder beside an installed package (site-packages/prompts) is someone else's
+    if (tree / "pyproject.toml").is_file() and (tree / name).is_dir():
+        return tree / name
     raise ResourceMissingError(
-        f"certreview's {name} folder is missing (looked in {package_root} and {package_root.parent})",
+        f"certreview's {name} folder is missing (not in {package_root}, and {tree} is no source tree with one)",
         "Reinstall certreview from its wheel, or run it from the root of a complete checkout.",
     )
 
