@@ -22,8 +22,10 @@ demo: setup
 	$(BIN)/certreview triage eval/datasets/dev --out out/demo --no-audit
 	@echo "Open out/demo/report.html in a browser for the reviewer's queue."
 
+# ruff, then the rooms' layer contract (pyproject.toml [tool.importlinter]): imports point down only
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 
 typecheck: setup
 	$(BIN)/mypy agent eval cli.py
@@ -68,4 +70,4 @@ bench-llm: local-model
 	$(PY) -m eval.bench_llm --model models/qwen-1.5b.gguf --cases 10
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build dist

@@ -173,6 +173,34 @@ def test_second_writer_gets_a_clear_busy_error(tmp_path: Path) -> None:
         t.join()
 
 
+def test_a_second_process_gets_exit_75_naming_the_holder_pid(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from agent.kb.store import KBStore\n"
+            f"with KBStore(Path({str(home / 'kb')!r})).lock():\n"
+            "    print('held', flush=True); sys.stdin.readline()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        env = {**os.environ, "CERTREVIEW_HOME": str(home), "COLUMNS": "200"}
+        second = subprocess.run(
+            [sys.executable, "-m", "cli", "kb", "refresh"], env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert second.returncode == 75
+    assert f"error: the knowledge base is being refreshed by pid {holder.pid}" in second.stderr
+    assert "hint: Wait for that refresh to finish, then run the command again." in second.stderr
+    assert holder.returncode == 0 and not (home / "kb" / ".lock.pid").exists()  # the holder cleaned up
+
+
 def test_bad_files_are_skipped_with_reasons_and_the_rest_indexed(tmp_path: Path) -> None:
     pol = _policies(
         tmp_path / "pol",

@@ -9,6 +9,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.core.resources import data_folder
+
+# The source tree's root, for tests and the dev tools in eval/ only: product code finds its data
+# through agent.core.resources, which also works from an installed wheel.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -25,14 +29,14 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, description="Data home for indexes, caches and logs.")
     policies_dir: Path = Field(
-        default=PROJECT_ROOT / "knowledge_base" / "policies",
+        default_factory=lambda: data_folder("knowledge_base") / "policies",
         description="Folder of policy documents (.md/.txt/.pdf/.docx) the knowledge base is built from.",
     )
     catalog_path: Path = Field(
-        default=PROJECT_ROOT / "knowledge_base" / "catalog.yaml",
+        default_factory=lambda: data_folder("knowledge_base") / "catalog.yaml",
         description="Disease catalogue: qualifying codes, evidence criteria, parameters, clause ids.",
     )
-    prompts_dir: Path = Field(default=PROJECT_ROOT / "prompts", description="Prompt files for LLM tasks.")
+    prompts_dir: Path = Field(default_factory=lambda: data_folder("prompts"), description="Prompt files for LLM tasks.")
     embedder: Literal["use", "openai"] = Field(
         default="use",
         description="Dense embedder: 'use' (USE-multilingual v3 shipped in its package, offline) or 'openai'.",

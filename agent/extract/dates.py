@@ -7,6 +7,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from dateutil.relativedelta import relativedelta
+
 _CN_DIGIT = {
     "〇": 0,
     "零": 0,
@@ -98,9 +100,6 @@ def find_dates(text: str, *, month_only: bool = False) -> list[DateMention]:
 
 
 def add_months(d: dt.date, months: int) -> dt.date:
-    """``d`` plus ``months`` calendar months (day clipped to the month's end)."""
-    import calendar
-
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+    """``d`` plus ``months`` calendar months (day clipped to the month's end: 08-31 + 6 -> 02-28)."""
+    result: dt.date = d + relativedelta(months=months)
+    return result

@@ -1,15 +1,15 @@
-"""The shipped extraction lexicon (agent/data/lexicon.yaml), compiled once."""
+"""The shipped extraction lexicon (agent/extract/lexicon.yaml), compiled once."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 
-_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
+from agent.core.resources import package_file
+
 MODALITIES = (
     "radiotherapy",
     "chemotherapy",
@@ -70,7 +70,7 @@ class Lexicon:
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
     """Load and compile the lexicon."""
-    data = yaml.safe_load(_PATH.read_text(encoding="utf-8"))
+    data = yaml.safe_load(package_file("agent.extract", "lexicon.yaml").read_text(encoding="utf-8"))
     drug_modality = {d: mod for mod, names in data["drugs"].items() for d in names}
     word_mods: dict[str, list[str]] = {}
     for mod, words in data["treatment_words"].items():

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
+
+from agent.core.resources import package_file
 
 _MODALITY_CN = {
     "chemotherapy": "化疗",
@@ -24,7 +25,7 @@ _MODALITY_CN = {
 
 @lru_cache(maxsize=1)
 def _rules() -> list[tuple[re.Pattern[str], list[str]]]:
-    data = yaml.safe_load((Path(__file__).parent / "synonyms.yaml").read_text(encoding="utf-8")) or {}
+    data = yaml.safe_load(package_file("agent.kb", "synonyms.yaml").read_text(encoding="utf-8")) or {}
     return [(re.compile(str(k), re.I), [str(t) for t in v]) for k, v in data.items()]
 
 

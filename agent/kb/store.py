@@ -4,7 +4,8 @@ atomically, one writer at a time.
 Layout under ``<home>/kb``::
 
     CURRENT            name of the live build (replaced atomically with os.replace)
-    .lock              flock'ed by the one refresh allowed at a time
+    .lock              held (filelock) by the one refresh allowed at a time
+    .lock.pid          "pid N" of that refresh, so a second writer can name it
     builds/<name>/     manifest.json, clauses.jsonl, chroma/, bm25/
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import os
 import shutil
@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from agent.core.errors import DocumentError, KBBusyError, KBError
 from agent.core.models import Clause
@@ -91,28 +93,26 @@ class KBStore:
     # ------------------------------------------------------------ writing
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold the single-writer lock; a second writer gets KBBusyError at once."""
+        """Hold the single-writer lock; a second writer gets KBBusyError at once, naming the holder."""
         self.root.mkdir(parents=True, exist_ok=True)
-        fh = (self.root / ".lock").open("a+")
+        lock = FileLock(self.root / ".lock", timeout=0)
+        holder = self.root / ".lock.pid"
         try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
+            lock.acquire()
+        except Timeout:
             raise KBBusyError(
-                f"the knowledge base is being refreshed by {holder}",
+                f"the knowledge base is being refreshed by {_read_holder(holder)}",
                 "Wait for that refresh to finish, then run the command again.",
             ) from None
         try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()}")
-            fh.flush()
+            # beside the lock, not in it: the lock file's content is filelock's business
+            tmp = holder.with_name(f".lock.pid.{os.getpid()}")
+            tmp.write_text(f"pid {os.getpid()}", encoding="utf-8")
+            os.replace(tmp, holder)  # whole or absent, never half written, for a reader
             yield
         finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-            fh.close()
+            holder.unlink(missing_ok=True)  # before the release: no next holder's file is removed
+            lock.release()
 
     def refresh(
         self,
@@ -239,6 +239,14 @@ class KBStore:
         for d in self.builds.iterdir():
             if d.name not in {live, keep_previous}:
                 shutil.rmtree(d, ignore_errors=True)
+
+
+def _read_holder(holder: Path) -> str:
+    """Who holds the lock, as its pid file says ("another process" between its acquire and write)."""
+    try:
+        return holder.read_text(encoding="utf-8").strip() or "another process"
+    except OSError:
+        return "another process"
 
 
 def _content_hash(clauses: list[Clause]) -> str:

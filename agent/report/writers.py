@@ -11,6 +11,7 @@ from typing import Any
 
 from agent import __version__
 from agent.core.models import FORM_FIELDS, ApplicationForm, Recommendation
+from agent.core.resources import package_file
 from agent.extract.lexicon import MODALITY_CN
 from agent.review.triage import QUEUE_GROUPS, queue_key
 
@@ -47,7 +48,8 @@ def _env() -> Any:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     return Environment(
-        loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=select_autoescape(["html", "j2"])
+        loader=FileSystemLoader(str(package_file("agent.report", "templates"))),
+        autoescape=select_autoescape(["html", "j2"]),
     )
 
 
