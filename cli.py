@@ -201,7 +201,9 @@ BackendOpt = Annotated[
 @app.command("draft")
 def draft(
     case_dir: Annotated[Path, typer.Argument(help="A case folder: case.json + records/.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the form as JSON (CASES.md shape).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the form as JSON (the shape in docs/CASES.md).")
+    ] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON form to this file.")] = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write a printable 申请表 with evidence footnotes.")

@@ -103,7 +103,10 @@ def test_audit_chain_detects_edit_removal_reorder_and_truncation(tmp_path: Path,
 
     edited = json.loads(lines[1])
     edited["decision"] = "approve" if edited["decision"] != "approve" else "reject"
-    check([lines[0], json.dumps(edited, ensure_ascii=False), *lines[2:]], "line 2: edited: the content does not match its keyed hash")
+    check(
+        [lines[0], json.dumps(edited, ensure_ascii=False), *lines[2:]],
+        "line 2: edited: the content does not match its keyed hash",
+    )
     check([lines[0], *lines[2:]], "line 2: removed or reordered: sequence 2 where 1 was expected")
     check([lines[1], lines[0], *lines[2:]], "line 1: removed or reordered: sequence 1 where 0 was expected")
     check(lines[:4], "truncated: the log ends at entry 4 but the head file audit.jsonl.head records 5")

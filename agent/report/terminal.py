@@ -259,7 +259,8 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
     ta = summary["turnaround_ms"]
     out.print(
         f"{summary['cases']} cases: [green]{d['approve']} approve[/green], [red]{d['reject']} reject[/red], "
-        f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s); "
+        f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s), "
+        f"{summary.get('documents_to_check', 0)} with records to check; "
         f"p50 {ta['p50']} ms, p95 {ta['p95']} ms, {summary['cases_per_s']} cases/s"
     )
     for k, p in (paths or {}).items():

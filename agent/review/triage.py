@@ -35,7 +35,9 @@ def case_folders(batch: Path) -> list[Path]:
         return [batch]
     folders = sorted(p for p in batch.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise InvalidInputError(f"no case folders in {batch}", "Each case is a folder with case.json and records/.")
+        raise InvalidInputError(
+            f"no case folders in {batch}", "Each case is a folder with case.json and records/ (see docs/CASES.md)."
+        )
     return folders
 
 
