@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 if TYPE_CHECKING:
     from agent.core.errors import CertreviewError
@@ -237,7 +237,8 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
     """The queue and the summary."""
     from agent.review.triage import queue_group, queue_key
 
-    t = Table("case", "decision", "queue", "reasons", "flags", "submitted", header_style="bold", title="审核队列")
+    queue = Column("queue", min_width=len("check_documents"))  # the group decides the next step: never cut
+    t = Table("case", "decision", queue, "reasons", "flags", "submitted", header_style="bold", title="审核队列")
     for r in sorted(recs, key=queue_key):
         reasons = ", ".join(r.reason_codes)
         if r.error:
