@@ -213,12 +213,10 @@ def draft(
     """Fill the 门特 application form from the records: every field with the quote and document
     it came from, and what the records do not support listed as what to add."""
     from agent.records.case import load_case
-    from agent.report.outputs import check_file_target, write_file
+    from agent.report.outputs import check_file_targets, write_file
     from agent.report.terminal import render_form
 
-    for path, option in ((out_file, "--out"), (html, "--html")):
-        if path is not None:
-            check_file_target(path, option)  # before any work: a bad path loses nothing
+    check_file_targets({"--out": out_file, "--html": html})  # before any work: a bad path loses nothing
     deps = _deps(backend)
     case = load_case(case_dir)
     form = _draft_with(deps, case)
@@ -258,6 +256,7 @@ def review(
     Exit code 5 when a record could not be read (each is listed with the reason); 6 when the result
     was printed but the audit log is damaged and did not record it."""
     from agent.records.case import load_case
+    from agent.registry import audit as audit_log
     from agent.report.terminal import render_recommendation
     from agent.review.recommend import review_case
 
@@ -268,17 +267,10 @@ def review(
         _echo_json(rec.model_dump(mode="json"))
     else:
         render_recommendation(rec)
-    if audit:
-        _audit(deps.settings.audit_log, [rec])  # after the result is out: a damaged log loses nothing
+    if audit:  # after the result is out: a damaged log (AuditLogDamagedError, exit 6) loses nothing
+        audit_log.append(deps.settings.audit_log, [rec])
     if case.skipped:
         raise typer.Exit(EXIT_PARTIAL)
-
-
-def _audit(log: Path, recs: list[Any]) -> None:
-    """Record results in the audit log; a damaged log raises AuditLogDamagedError (exit 6)."""
-    from agent.registry import audit as audit_log
-
-    audit_log.append(log, recs)
 
 
 @app.command("triage")
@@ -320,6 +312,8 @@ def _triage(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from agent.core.errors import CertreviewError
+    from agent.registry import audit as audit_log
     from agent.report.terminal import err, render_triage
     from agent.review.triage import run_batch, summarize
 
@@ -348,10 +342,8 @@ def _triage(
 
         try:
             paths = write_batch(out, recs, summary, deps.kb.version)
-        except OSError as exc:  # checked up front; a full disk can still fail here: print, then report
-            from agent.report.outputs import OutputPathError
-
-            write_error = OutputPathError(f"--out {out}: could not write the results ({exc.strerror})", field="--out")
+        except CertreviewError as exc:  # checked up front, but a full disk can still fail: print, then report
+            write_error = exc
     if as_json:
         from agent.report.writers import jsonl
 
@@ -360,8 +352,8 @@ def _triage(
         render_triage(recs, summary, paths)
     if write_error is not None:
         raise write_error  # not audited: the files the log would vouch for were not written
-    if audit:
-        _audit(deps.settings.audit_log, recs)
+    if audit:  # after the results are out, as in `review`
+        audit_log.append(deps.settings.audit_log, recs)
     if summary["errors"] or summary["records_skipped"]:
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -401,11 +393,10 @@ def eval_cmd(
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (docs/RULES.md, scoring), with gates for CI: any failed gate exits 1 and is named."""
     from agent.core.errors import InvalidInputError
-    from agent.report.outputs import check_file_target, write_file
+    from agent.report.outputs import check_file_targets, write_file
     from agent.report.terminal import err
 
-    if report is not None:
-        check_file_target(report, "--report")  # before the run: a bad path loses nothing
+    check_file_targets({"--report": report})  # before the run: a bad path loses nothing
 
     if compare:
         from eval.harness import compare as compare_metrics

@@ -221,6 +221,23 @@ def test_a_rerun_into_the_same_out_replaces_its_files_and_keeps_others(
     assert audited(home) == 3
 
 
+def test_a_write_that_fails_after_the_run_still_prints_the_results_and_audits_nothing(
+    home: Path, cases_dir: Path, tmp_path: Path
+) -> None:
+    good_case(cases_dir)
+    out = tmp_path / "out"
+    (out / "results.jsonl").mkdir(parents=True)  # passes the up-front check, fails when replaced
+    r = run("triage", str(cases_dir), "--json", "--out", str(out))
+    assert r.exit_code == 2
+    assert json.loads(r.stdout.splitlines()[0])["case_id"] == "T-001"  # the results are not lost
+    assert lines(r.stderr) == [
+        f"error: --out {out}: could not write the results (Is a directory)",
+        "hint: The results were printed above; free space or pass another folder, then run again.",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["results.jsonl"]  # no temporary folder left behind
+    assert not (home / "audit.jsonl").exists()  # the log vouches only for results that were written
+
+
 # ---------------------------------------------------------------- 4. skipped records are visible
 def _case_with_unreadable_records(root: Path) -> Path:
     folder = good_case(root)

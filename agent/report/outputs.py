@@ -52,6 +52,13 @@ def check_file_target(path: Path, option: str) -> None:
     _writable_ancestor(path, option)
 
 
+def check_file_targets(paths: dict[str, Path | None]) -> None:
+    """``check_file_target`` for each ``{option: path}`` given (None: option not used)."""
+    for option, path in paths.items():
+        if path is not None:
+            check_file_target(path, option)
+
+
 def check_dir_target(path: Path, option: str, *, outside: Path | None = None) -> None:
     """Before any work: ``path`` is (or can become) a folder, and is not inside ``outside``."""
     if path.exists() and not path.is_dir():
@@ -61,6 +68,8 @@ def check_dir_target(path: Path, option: str, *, outside: Path | None = None) ->
             field=option,
         )
     _writable_ancestor(path, option)
+    if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{option} {path}: the folder is not writable", "Choose a folder you can write to.")
     if outside is not None and path.resolve().is_relative_to(outside.resolve()):
         raise OutputPathError(
             f"{option} {path}: is inside the batch folder {outside}",

@@ -12,7 +12,7 @@ from typing import Any
 from agent import __version__
 from agent.core.models import FORM_FIELDS, ApplicationForm, Recommendation
 from agent.extract.lexicon import MODALITY_CN
-from agent.report.outputs import publish_dir
+from agent.report.outputs import OutputPathError, publish_dir
 from agent.review.triage import QUEUE_GROUPS, queue_group, queue_key, skipped_records
 
 FORM_ROWS = (
@@ -167,13 +167,19 @@ def write_batch(
     out: Path, recs: list[Recommendation], summary: dict[str, Any], kb_version: str | None
 ) -> dict[str, Path]:
     """Write results.jsonl, results.csv and report.html under ``out``, through a temporary folder
-    moved into place (the caller holds ``out`` with ``outputs.hold_dir`` for the run)."""
-    written = publish_dir(
-        out,
-        {
-            "results.jsonl": (jsonl(recs, summary), "utf-8"),
-            "results.csv": (csv_text(recs), "utf-8-sig"),  # BOM: Excel opens UTF-8 CSV correctly
-            "report.html": (triage_html(recs, summary, kb_version), "utf-8"),
-        },
-    )
+    moved into place (the caller holds ``out`` with ``outputs.hold_dir`` for the run).
+    OutputPathError when the disk refuses them (full, read-only) after the up-front check passed."""
+    files = {
+        "results.jsonl": (jsonl(recs, summary), "utf-8"),
+        "results.csv": (csv_text(recs), "utf-8-sig"),  # BOM: Excel opens UTF-8 CSV correctly
+        "report.html": (triage_html(recs, summary, kb_version), "utf-8"),
+    }
+    try:
+        written = publish_dir(out, files)
+    except OSError as exc:
+        raise OutputPathError(
+            f"--out {out}: could not write the results ({exc.strerror or exc})",
+            "The results were printed above; free space or pass another folder, then run again.",
+            field="--out",
+        ) from None
     return {"jsonl": written["results.jsonl"], "csv": written["results.csv"], "html": written["report.html"]}
