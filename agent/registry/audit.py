@@ -110,29 +110,35 @@ def _create_key(path: Path) -> bytes:
     return key
 
 
-def _check_line(raw: bytes, lineno: int, torn: bool, prev: str, seq: int, key: bytes | None) -> str | tuple[str]:
-    """The entry's hash (as a 1-tuple) when it verifies, else the problem."""
+class _Damage(Exception):
+    """Where and how one line breaks the chain (its message is what verify reports)."""
+
+
+def _check_line(raw: bytes, lineno: int, torn: bool, prev: str, seq: int, key: bytes | None) -> str:
+    """The entry's hash when it continues the chain; _Damage names the line and the kind otherwise."""
     try:
         entry = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return f"line {lineno}: bad bytes: not UTF-8 text (damaged on disk or edited)"
+        raise _Damage(f"line {lineno}: bad bytes: not UTF-8 text (damaged on disk or edited)") from None
     except json.JSONDecodeError:
         if torn:
-            return f"line {lineno}: torn entry: the last line is incomplete (a crash or a full disk during a write)"
-        return f"line {lineno}: not JSON: the entry is damaged"
+            raise _Damage(
+                f"line {lineno}: torn entry: the last line is incomplete (a crash or a full disk during a write)"
+            ) from None
+        raise _Damage(f"line {lineno}: not JSON: the entry is damaged") from None
     if not isinstance(entry, dict):
-        return f"line {lineno}: not an entry: the line is not a JSON object"
+        raise _Damage(f"line {lineno}: not an entry: the line is not a JSON object")
     if entry.get("seq") != seq:
-        return f"line {lineno}: removed or reordered: sequence {entry.get('seq')} where {seq} was expected"
+        raise _Damage(f"line {lineno}: removed or reordered: sequence {entry.get('seq')} where {seq} was expected")
     if entry.get("prev") != prev:
-        return f"line {lineno}: removed or reordered: does not follow the previous entry"
+        raise _Damage(f"line {lineno}: removed or reordered: does not follow the previous entry")
     if entry.get("alg") != ALG:
-        return f"line {lineno}: unkeyed entry: written without the audit key (an older certreview, or forged)"
+        raise _Damage(f"line {lineno}: unkeyed entry: written without the audit key (an older certreview, or forged)")
     if key is None:
-        return f"line {lineno}: cannot check: the audit key audit.key is missing (deleted)"
+        raise _Damage(f"line {lineno}: cannot check: the audit key audit.key is missing (deleted)")
     if not hmac.compare_digest(str(entry.get("hash")), _mac(key, entry)):
-        return f"line {lineno}: edited: the content does not match its keyed hash"
-    return (str(entry["hash"]),)
+        raise _Damage(f"line {lineno}: edited: the content does not match its keyed hash")
+    return str(entry["hash"])
 
 
 def _walk(data: bytes, key: bytes | None) -> tuple[int, str, list[str]]:
@@ -143,10 +149,11 @@ def _walk(data: bytes, key: bytes | None) -> tuple[int, str, list[str]]:
     for lineno, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
-        res = _check_line(raw, lineno, torn_tail and lineno == len(lines), prev, n, key)
-        if isinstance(res, str):
-            return n, prev, [res]
-        prev, n = res[0], n + 1
+        try:
+            prev = _check_line(raw, lineno, torn_tail and lineno == len(lines), prev, n, key)
+        except _Damage as exc:
+            return n, prev, [str(exc)]
+        n += 1
     return n, prev, []
 
 

@@ -69,7 +69,9 @@ def check_dir_target(path: Path, option: str, *, outside: Path | None = None) ->
         )
     _writable_ancestor(path, option)
     if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
-        raise OutputPathError(f"{option} {path}: the folder is not writable", "Choose a folder you can write to.")
+        raise OutputPathError(
+            f"{option} {path}: the folder is not writable", "Choose a folder you can write to.", field=option
+        )
     if outside is not None and path.resolve().is_relative_to(outside.resolve()):
         raise OutputPathError(
             f"{option} {path}: is inside the batch folder {outside}",
