@@ -173,8 +173,16 @@ def test_the_anchor_is_behind_an_interface(tmp_path: Path) -> None:
             return self.head is not None
 
     store: HeadStore = MemoryStore()
-    store.save(Head(seq=1, hash="a" * 64), b"k" * 32)
-    assert store.load(None) == Head(seq=1, hash="a" * 64)
+    log = tmp_path / "db-home" / "audit.jsonl"
+    audit.append(log, _recs("A", "B"), anchor=store)
+    head = store.load(None)
+    assert head is not None and head.seq == 2
+    assert not (log.parent / "audit.anchor").exists()  # the row holds it, not a file
+    assert audit.verify(log, anchor=store).ok
+    store.save(Head(seq=3, hash="a" * 64), b"k" * 32)  # the row says more was written than the log holds
+    assert audit.verify(log, anchor=store).problems == [
+        "truncated: the log ends at entry 2 but the anchor row records 3 (entries removed at the end)"
+    ]
     files = FileHeadStore(tmp_path / "anchor", "anchor test")
     files.save(Head(seq=2, hash="b" * 64), b"k" * 32)
     assert files.load(b"k" * 32) == Head(seq=2, hash="b" * 64)

@@ -43,6 +43,7 @@ class AuditFiles:
     """The files of one audit log: the log, its head, the anchor and the key in the data home."""
 
     log: Path
+    anchor_store: HeadStore | None = None  # e.g. a registry database row; default: a file in the data home
 
     @property
     def head(self) -> HeadStore:
@@ -52,6 +53,8 @@ class AuditFiles:
     @property
     def anchor(self) -> HeadStore:
         """The head anchored outside the log (a database row, once the registry has one)."""
+        if self.anchor_store is not None:
+            return self.anchor_store
         return FileHeadStore(self.log.parent / "audit.anchor", "anchor audit.anchor")
 
     @property
@@ -205,9 +208,9 @@ def _locked(files: AuditFiles, exclusive: bool) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def verify(log: Path) -> VerifyResult:
+def verify(log: Path, *, anchor: HeadStore | None = None) -> VerifyResult:
     """Recompute the chain; name the first place it breaks (line number and kind of damage)."""
-    files = AuditFiles(log)
+    files = AuditFiles(log, anchor)
     if not log.parent.exists():
         return VerifyResult(0, [])
     with _locked(files, exclusive=False):
@@ -246,12 +249,12 @@ def _extend(files: AuditFiles, key: bytes, entries: list[dict[str, Any]], prev: 
     files.anchor.save(head, key)
 
 
-def append(log: Path, recs: list[Recommendation], *, actor: str = "certreview") -> int:
+def append(log: Path, recs: list[Recommendation], *, actor: str = "certreview", anchor: HeadStore | None = None) -> int:
     """Append one entry per recommendation (case id, decision, codes, digest of the full result;
     no record text). Returns how many were written; AuditLogDamagedError when the log is damaged."""
     if not recs:
         return 0
-    files = AuditFiles(log)
+    files = AuditFiles(log, anchor)
     with _locked(files, exclusive=True):
         n, prev, problems, key, data = _state(files)
         if problems:
@@ -267,10 +270,10 @@ def append(log: Path, recs: list[Recommendation], *, actor: str = "certreview") 
     return len(recs)
 
 
-def archive(log: Path, *, actor: str = "certreview") -> tuple[Path, list[str]]:
+def archive(log: Path, *, actor: str = "certreview", anchor: HeadStore | None = None) -> tuple[Path, list[str]]:
     """Move the log (damaged or not) into ``audit-archive/`` and start a new chain whose first entry
     names the archive, its sha256 and the problems found. Returns (archive path, problems)."""
-    files = AuditFiles(log)
+    files = AuditFiles(log, anchor)
     with _locked(files, exclusive=True):
         _, _, problems, key, data = _state(files)
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
