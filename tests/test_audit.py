@@ -188,3 +188,38 @@ def test_the_anchor_is_behind_an_interface(tmp_path: Path) -> None:
     assert files.load(b"k" * 32) == Head(seq=2, hash="b" * 64)
     with pytest.raises(HeadUnreadable, match="does not match the audit key"):
         files.load(b"j" * 32)
+
+
+def _legacy_log(path: Path, n: int) -> bytes:
+    """A log as certreview wrote it before the key: plain sha256 chain and an unsigned head."""
+    prev, lines = audit.GENESIS, []
+    for seq in range(n):
+        entry = {"seq": seq, "case_id": f"L-{seq}", "decision": "approve", "prev": prev}
+        entry["hash"] = prev = hashlib.sha256(
+            json.dumps(entry, ensure_ascii=False, sort_keys=True).encode()
+        ).hexdigest()
+        lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines), encoding="utf-8")
+    path.with_name(path.name + ".head").write_text(json.dumps({"seq": n, "hash": prev}), encoding="utf-8")
+    return path.read_bytes()
+
+
+def test_an_intact_log_of_an_older_version_is_archived_once_on_upgrade(tmp_path: Path) -> None:
+    log = tmp_path / "home" / "audit.jsonl"
+    old = _legacy_log(log, 3)
+    assert _problems(log) == ["line 1: unkeyed entry: written without the audit key (an older certreview, or forged)"]
+    assert audit.append(log, _recs("A")) == 1
+    assert audit.verify(log).ok and audit.verify(log).entries == 2  # the archive event, then A
+    first = json.loads(log.read_text(encoding="utf-8").splitlines()[0])
+    assert first["archive_problems"] == ["unkeyed chain of an older certreview, intact"]
+    assert (log.parent / first["archive"]).read_bytes() == old
+
+
+def test_an_edited_old_log_is_not_archived_silently(tmp_path: Path) -> None:
+    log = tmp_path / "home" / "audit.jsonl"
+    _legacy_log(log, 3)
+    log.write_text(log.read_text(encoding="utf-8").replace('"L-1"', '"L-9"'), encoding="utf-8")
+    with pytest.raises(audit.AuditLogDamagedError, match="line 1: unkeyed entry"):
+        audit.append(log, _recs("A"))
+    assert not (log.parent / "audit-archive").exists()

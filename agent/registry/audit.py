@@ -249,6 +249,27 @@ def _extend(files: AuditFiles, key: bytes, entries: list[dict[str, Any]], prev: 
     files.anchor.save(head, key)
 
 
+def _legacy_chain(files: AuditFiles, data: bytes) -> bool:
+    """Whether the log is an intact chain written before the key existed (plain sha256, an unsigned
+    head beside it, no key and no anchor): the state an upgrade finds, archived once automatically."""
+    if files.key.exists() or files.anchor.exists() or not data.strip():
+        return False
+    prev, n = GENESIS, 0
+    try:
+        for raw in data.splitlines():
+            entry = json.loads(raw.decode("utf-8"))
+            body = {k: v for k, v in entry.items() if k != "hash"}
+            digest = hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+            if "alg" in entry or entry.get("seq") != n or entry.get("prev") != prev or entry.get("hash") != digest:
+                return False
+            prev, n = digest, n + 1
+        head_path = files.log.with_name(files.log.name + ".head")
+        head = json.loads(head_path.read_text(encoding="utf-8")) if head_path.exists() else {"seq": n, "hash": prev}
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return False
+    return head == {"seq": n, "hash": prev}
+
+
 def append(log: Path, recs: list[Recommendation], *, actor: str = "certreview", anchor: HeadStore | None = None) -> int:
     """Append one entry per recommendation (case id, decision, codes, digest of the full result;
     no record text). Returns how many were written; AuditLogDamagedError when the log is damaged."""
@@ -257,6 +278,9 @@ def append(log: Path, recs: list[Recommendation], *, actor: str = "certreview", 
     files = AuditFiles(log, anchor)
     with _locked(files, exclusive=True):
         n, prev, problems, key, data = _state(files)
+        if problems and _legacy_chain(files, data):
+            _archive_locked(files, actor, ["unkeyed chain of an older certreview, intact"], data)
+            n, prev, problems, key, data = _state(files)
         if problems:
             raise AuditLogDamagedError(
                 f"audit log damaged ({problems[0]}); {len(recs)} result(s) were written but not recorded in {log}",
@@ -275,30 +299,39 @@ def archive(log: Path, *, actor: str = "certreview", anchor: HeadStore | None = 
     names the archive, its sha256 and the problems found. Returns (archive path, problems)."""
     files = AuditFiles(log, anchor)
     with _locked(files, exclusive=True):
-        _, _, problems, key, data = _state(files)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-        dest = log.parent / "audit-archive" / f"{log.stem}-{stamp}{log.suffix}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if log.exists():
-            os.replace(log, dest)
-        else:
-            atomic_write(dest, b"")
-        head_file = log.with_name(log.name + ".head")
-        if head_file.exists():
-            os.replace(head_file, dest.with_name(dest.name + ".head"))
-        if key is None:  # a damaged or deleted key: keep the old file as evidence, start a fresh key
-            if files.key.exists():
-                os.replace(files.key, dest.with_name(dest.name + ".key"))
-            key = _create_key(files.key)
-        first = {
-            "seq": 0,
-            "time": dt.datetime.now(dt.timezone.utc).isoformat(),
-            "actor": actor,
-            "event": "archived",
-            "archive": dest.relative_to(log.parent).as_posix(),
-            "archive_sha256": hashlib.sha256(data).hexdigest(),
-            "archive_problems": problems,
-            "alg": ALG,
-        }
-        _extend(files, key, [first], GENESIS, tail_newline=True)
-    return dest, problems
+        _, _, problems, _, data = _state(files)
+        return _archive_locked(files, actor, problems, data), problems
+
+
+def _archive_locked(files: AuditFiles, actor: str, problems: list[str], data: bytes) -> Path:
+    log = files.log
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    dest = log.parent / "audit-archive" / f"{log.stem}-{stamp}{log.suffix}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if log.exists():
+        os.replace(log, dest)
+    else:
+        atomic_write(dest, b"")
+    head_file = log.with_name(log.name + ".head")
+    if head_file.exists():
+        os.replace(head_file, dest.with_name(dest.name + ".head"))
+    try:
+        key = _read_key(files.key)
+    except ValueError:
+        key = None
+    if key is None:  # a damaged or deleted key: keep the old file as evidence, start a fresh key
+        if files.key.exists():
+            os.replace(files.key, dest.with_name(dest.name + ".key"))
+        key = _create_key(files.key)
+    first = {
+        "seq": 0,
+        "time": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "actor": actor,
+        "event": "archived",
+        "archive": dest.relative_to(log.parent).as_posix(),
+        "archive_sha256": hashlib.sha256(data).hexdigest(),
+        "archive_problems": problems,
+        "alg": ALG,
+    }
+    _extend(files, key, [first], GENESIS, tail_newline=True)
+    return dest
