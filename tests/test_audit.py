@@ -142,6 +142,19 @@ def test_archive_sets_a_damaged_log_aside_and_starts_a_new_chain(log: Path) -> N
     assert audit.verify(log).ok and audit.verify(log).entries == 2
 
 
+def test_entries_added_with_a_valid_key_but_no_head_are_unpinned(log: Path) -> None:
+    key = bytes.fromhex((log.parent / "audit.key").read_text(encoding="ascii"))
+    last = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    extra = {**last, "seq": 3, "prev": last["hash"], "case_id": "X"}
+    extra["hash"] = audit._mac(key, extra)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(extra, ensure_ascii=False) + "\n")
+    assert _problems(log)[0] == (
+        "unpinned entries: the log has 4 entries but the head file audit.jsonl.head records 3 "
+        "(an append interrupted before its head was written, or entries added by hand)"
+    )
+
+
 def test_a_lost_final_newline_still_verifies_and_is_repaired_on_append(log: Path) -> None:
     log.write_bytes(log.read_bytes().rstrip(b"\n"))
     assert audit.verify(log).ok

@@ -175,7 +175,10 @@ def _check_heads(files: AuditFiles, n: int, prev: str, key: bytes | None) -> lis
             gone = "the log deleted" if not files.log.exists() else "entries removed at the end"
             problems.append(f"truncated: the log ends at entry {n} but the {store.name} records {head.seq} ({gone})")
         elif head.seq < n:
-            problems.append(f"appended outside certreview: the log has {n} entries, the {store.name} {head.seq}")
+            problems.append(
+                f"unpinned entries: the log has {n} entries but the {store.name} records {head.seq} "
+                "(an append interrupted before its head was written, or entries added by hand)"
+            )
         elif head.hash != prev:
             problems.append(f"rewritten: the last entry is not the one the {store.name} records")
     return problems
