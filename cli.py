@@ -38,7 +38,11 @@ app = typer.Typer(
     help=(
         "Draft and review certifications of outpatient special and chronic diseases (门特/门慢), "
         "every claim traced to the record and the policy clause.\n\n"
-        "Physicians: `draft`. Reviewers: `review`, `triage`. Policy staff: `kb`. CI: `eval`."
+        "Physicians: `draft`. Reviewers: `review`, `triage`. Policy staff: `kb`. CI: `eval`.\n\n"
+        "Exit codes: 0 done; 1 failed gate, kb check problems or tampered audit log; 2 bad input "
+        "(a case field, a record, an output path); 3 knowledge base cannot be built; 5 partial (records, "
+        "policy files or cases skipped); 6 results written but the audit log is damaged and did not "
+        "record them (see `audit verify`); 75 busy (knowledge base refresh or output folder in use)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,  # never print locals: records hold patient data
@@ -197,7 +201,9 @@ BackendOpt = Annotated[
 @app.command("draft")
 def draft(
     case_dir: Annotated[Path, typer.Argument(help="A case folder: case.json + records/.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the form as JSON (CASES.md shape).")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the form as JSON (the shape in docs/CASES.md).")
+    ] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the JSON form to this file.")] = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write a printable 申请表 with evidence footnotes.")
@@ -207,18 +213,20 @@ def draft(
     """Fill the 门特 application form from the records: every field with the quote and document
     it came from, and what the records do not support listed as what to add."""
     from agent.records.case import load_case
+    from agent.report.outputs import check_file_targets, write_file
     from agent.report.terminal import render_form
 
+    check_file_targets({"--out": out_file, "--html": html})  # before any work: a bad path loses nothing
     deps = _deps(backend)
     case = load_case(case_dir)
     form = _draft_with(deps, case)
     data = form.model_dump(mode="json")
     if out_file:
-        out_file.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_file(out_file, json.dumps(data, ensure_ascii=False, indent=2))
     if html:
         from agent.report.writers import form_html
 
-        html.write_text(form_html(form), encoding="utf-8")
+        write_file(html, form_html(form))
     if as_json:
         _echo_json(data)
     else:
@@ -243,7 +251,10 @@ def review(
     audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Append the result to the audit log.")] = True,
 ) -> None:
     """Recommend approve / reject / need_info: every check of the reference policy with its status,
-    the record quotes and the policy clauses (第X条) behind it, and a Chinese 审核意见."""
+    the record quotes and the policy clauses (第X条) behind it, and a Chinese 审核意见.
+
+    Exit code 5 when a record could not be read (each is listed with the reason); 6 when the result
+    was printed but the audit log is damaged and did not record it."""
     from agent.records.case import load_case
     from agent.registry import audit as audit_log
     from agent.report.terminal import render_recommendation
@@ -252,12 +263,14 @@ def review(
     deps = _deps(backend)
     case = load_case(case_dir)
     rec = deps.backend.review(case, deps) if deps.backend is not None else review_case(case, deps)
-    if audit:
-        audit_log.append(deps.settings.audit_log, [rec])
     if as_json:
         _echo_json(rec.model_dump(mode="json"))
     else:
         render_recommendation(rec)
+    if audit:  # after the result is out: a damaged log (AuditLogDamagedError, exit 6) loses nothing
+        audit_log.append(deps.settings.audit_log, [rec])
+    if case.skipped:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command("triage")
@@ -273,18 +286,37 @@ def triage(
     backend: BackendOpt = None,
     audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Append results to the audit log.")] = True,
 ) -> None:
-    """Review every case of a batch into a ranked queue: ready to approve, reject to confirm,
-    documents to request (flagged cases first, oldest first). A case that cannot be read gets an
-    error line and the batch goes on; exit code 5 when any case failed."""
+    """Review every case of a batch into a ranked queue: ready to approve, documents to check (a
+    record could not be read), reject to confirm, documents to request (flagged cases first, oldest
+    first). A case that cannot be read gets an error line naming the field, and the batch goes on.
+
+    --out is checked before any case is processed and held for the run (a second run into it is
+    refused, exit 75). Exit code 5 when any case failed or any record was skipped; 6 when the results
+    were written but the audit log is damaged and did not record them."""
+    import contextlib
+
+    from agent.report.outputs import check_dir_target, hold_dir
+    from agent.review.triage import case_folders
+
+    folders = case_folders(batch_dir)
+    if out is not None:
+        check_dir_target(out, "--out", outside=batch_dir)
+    with hold_dir(out) if out is not None else contextlib.nullcontext():
+        _triage(folders, as_json, out, workers, backend, audit)
+
+
+def _triage(
+    folders: list[Path], as_json: bool, out: Path | None, workers: int, backend: str | None, audit: bool
+) -> None:
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from agent.core.errors import CertreviewError
     from agent.registry import audit as audit_log
     from agent.report.terminal import err, render_triage
-    from agent.review.triage import case_folders, run_batch, summarize
+    from agent.review.triage import run_batch, summarize
 
-    folders = case_folders(batch_dir)
     deps = _deps(backend)
     recs, times = [], []
     t0 = time.perf_counter()
@@ -304,20 +336,25 @@ def triage(
             times.append(ms)
             bar.advance(task)
     summary = summarize(recs, times, time.perf_counter() - t0)
-    if audit:
-        audit_log.append(deps.settings.audit_log, recs)
-    paths = None
+    paths, write_error = None, None
     if out:
         from agent.report.writers import write_batch
 
-        paths = write_batch(out, recs, summary, deps.kb.version)
+        try:
+            paths = write_batch(out, recs, summary, deps.kb.version)
+        except CertreviewError as exc:  # checked up front, but a full disk can still fail: print, then report
+            write_error = exc
     if as_json:
         from agent.report.writers import jsonl
 
         sys.stdout.write(jsonl(recs, summary))
     else:
         render_triage(recs, summary, paths)
-    if summary["errors"]:
+    if write_error is not None:
+        raise write_error  # not audited: the files the log would vouch for were not written
+    if audit:  # after the results are out, as in `review`
+        audit_log.append(deps.settings.audit_log, recs)
+    if summary["errors"] or summary["records_skipped"]:
         raise typer.Exit(EXIT_PARTIAL)
 
 
@@ -354,9 +391,12 @@ def eval_cmd(
     ] = None,
 ) -> None:
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
-    (RULES.md §4), with gates for CI: any failed gate exits 1 and is named."""
+    (docs/RULES.md, scoring), with gates for CI: any failed gate exits 1 and is named."""
     from agent.core.errors import InvalidInputError
+    from agent.report.outputs import check_file_targets, write_file
     from agent.report.terminal import err
+
+    check_file_targets({"--report": report})  # before the run: a bad path loses nothing
 
     if compare:
         from eval.harness import compare as compare_metrics
@@ -405,8 +445,7 @@ def eval_cmd(
         failed += check_gates(res.metrics, gates)
         result["metrics"] = res.metrics
         if report:
-            report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_text(markdown_report(res, failed), encoding="utf-8")
+            write_file(report, markdown_report(res, failed))
     if dataset is None and kb_queries is None:
         raise InvalidInputError("nothing to evaluate", "Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")
     result["failed_gates"] = failed
@@ -472,7 +511,10 @@ app.add_typer(audit_app, name="audit")
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the hash chain: an edited, removed or reordered entry is named; exit code 1."""
+    """Check the keyed hash chain and its anchors: an edited, removed, reordered, torn, truncated or
+    deleted entry, bad bytes and a damaged head are named with the line; exit code 1."""
+    from rich.markup import escape
+
     from agent.registry import audit as audit_log
     from agent.report.terminal import err, out
 
@@ -482,8 +524,28 @@ def audit_verify() -> None:
         out.print(f"[green]ok[/green]: {res.entries} audit entries, chain intact ({settings.audit_log}).")
         return
     for p in res.problems:
-        err.print(f"[red]tampered:[/red] {p}")
+        err.print(f"[red]tampered:[/red] {escape(p)}", soft_wrap=True)
+    err.print(
+        "[yellow]hint:[/yellow] keep a copy of the data home for investigation; "
+        "`certreview audit archive` sets the log aside and starts a new chain.",
+        soft_wrap=True,
+    )
     raise typer.Exit(1)
+
+
+@audit_app.command("archive")
+def audit_archive() -> None:
+    """Move the audit log (damaged or not) into audit-archive/ in the data home and start a new
+    chain whose first entry names the archive, its sha256 and any damage found."""
+    from rich.markup import escape
+
+    from agent.registry import audit as audit_log
+    from agent.report.terminal import out
+
+    settings = _settings()
+    dest, problems = audit_log.archive(settings.audit_log)
+    state = f"damaged: {problems[0]}" if problems else "intact"
+    out.print(f"archived the audit log ({escape(state)}) to {dest}; a new chain starts.", soft_wrap=True)
 
 
 def _open_kb() -> Any:

@@ -11,7 +11,16 @@ from typing import Any
 from agent.core.deps import Deps
 from agent.core.errors import DocumentError, InvalidInputError
 from agent.review.triage import case_folders, run_batch
-from eval.metrics import CaseScore, aggregate, score_case
+from eval.metrics import LABELS, CaseScore, aggregate, score_case
+
+GOLD_HINT = "Fix gold.json; docs/CASES.md describes its keys."
+# key -> (type it must have, whether it is required)
+GOLD_KEYS: dict[str, tuple[type, bool]] = {
+    "decision": (str, True),
+    "reason_codes": (list, False),
+    "form": (dict, False),
+    "must_cite_topics": (list, False),
+}
 
 GATES = {
     "min_decision_accuracy": ("decision_accuracy", ">="),
@@ -48,6 +57,38 @@ def _doc_reader(folder: Path) -> Any:
     return text
 
 
+def load_gold(folder: Path) -> dict[str, Any]:
+    """Read and check a case's gold.json; InvalidInputError names the file and the key."""
+    path = folder / "gold.json"
+    try:
+        gold = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path}: not UTF-8 text", GOLD_HINT, field="gold.json") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno})", GOLD_HINT, field="gold.json"
+        ) from None
+    if not isinstance(gold, dict):
+        raise InvalidInputError(f"{path}: must hold a JSON object", GOLD_HINT, field="gold.json")
+    for key, (kind, required) in GOLD_KEYS.items():
+        if key not in gold:
+            if required:
+                raise InvalidInputError(f"{path}: key '{key}' is missing", GOLD_HINT, field=key)
+            continue
+        if not isinstance(gold[key], kind):
+            raise InvalidInputError(f"{path}: key '{key}' must be a JSON {_JSON_NAME[kind]}", GOLD_HINT, field=key)
+    if gold["decision"] not in LABELS:
+        raise InvalidInputError(
+            f"{path}: key 'decision' is {gold['decision']!r}, not one of {', '.join(LABELS)}",
+            GOLD_HINT,
+            field="decision",
+        )
+    return gold
+
+
+_JSON_NAME: dict[type, str] = {str: "string", list: "array", dict: "object"}
+
+
 def run_eval(dataset: Path, deps: Deps, *, workers: int = 1) -> EvalResult:
     """Triage every case of ``dataset`` that has a gold.json, and score it."""
     folders = [f for f in case_folders(dataset) if (f / "gold.json").exists()]
@@ -55,12 +96,12 @@ def run_eval(dataset: Path, deps: Deps, *, workers: int = 1) -> EvalResult:
         raise InvalidInputError(
             f"no case folders with gold.json in {dataset}", "An eval dataset needs gold.json per case."
         )
+    golds = [load_gold(f) for f in folders]  # a bad gold.json is named before any case is run
     t0 = time.perf_counter()
     results = list(run_batch(folders, deps, workers=workers))
     wall = time.perf_counter() - t0
     scores = []
-    for folder, (rec, _) in zip(folders, results, strict=True):
-        gold = json.loads((folder / "gold.json").read_text(encoding="utf-8"))
+    for folder, gold, (rec, _) in zip(folders, golds, results, strict=True):
         scores.append(score_case(gold, rec, _doc_reader(folder)))
     metrics = aggregate(scores, [ms for _, ms in results], wall)
     metrics["dataset"] = str(dataset)

@@ -103,10 +103,13 @@ def test_audit_chain_detects_edit_removal_reorder_and_truncation(tmp_path: Path,
 
     edited = json.loads(lines[1])
     edited["decision"] = "approve" if edited["decision"] != "approve" else "reject"
-    check([lines[0], json.dumps(edited, ensure_ascii=False), *lines[2:]], "line 2: content does not match its hash")
-    check([lines[0], *lines[2:]], "line 2: sequence 2 where 1 was expected")
-    check([lines[1], lines[0], *lines[2:]], "line 1: sequence 1 where 0 was expected")
-    check(lines[:4], "the log ends at entry 4 but 5 were written")
+    check(
+        [lines[0], json.dumps(edited, ensure_ascii=False), *lines[2:]],
+        "line 2: edited: the content does not match its keyed hash",
+    )
+    check([lines[0], *lines[2:]], "line 2: removed or reordered: sequence 2 where 1 was expected")
+    check([lines[1], lines[0], *lines[2:]], "line 1: removed or reordered: sequence 1 where 0 was expected")
+    check(lines[:4], "truncated: the log ends at entry 4 but the head file audit.jsonl.head records 5")
     log.write_text("\n".join(lines) + "\n", encoding="utf-8")
     r = CliRunner().invoke(cli.app, ["audit", "verify"], env={"CERTREVIEW_HOME": str(tmp_path)})
     assert r.exit_code == 0 and "5 audit entries, chain intact" in r.stdout

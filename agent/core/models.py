@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 Decision = Literal["approve", "reject", "need_info"]
 CheckStatus = Literal["pass", "fail", "unknown"]
 Basis = Literal["pathology", "cytology", "clinical", "none"]
+# the enums of case.json (docs/CASES.md): a value outside them must not decide a case
+InsuranceScheme = Literal["职工医保", "居民医保"]
+InsuranceStatus = Literal["正常参保", "暂停参保", "终止参保"]
+Sex = Literal["男", "女"]
 
 FORM_FIELDS = (
     "primary_diagnosis",
@@ -37,10 +41,10 @@ class CrossRegionFiling(_Model):
 class Insurance(_Model):
     """The applicant's basic medical insurance."""
 
-    scheme: str = Field(description="职工医保 | 居民医保")
+    scheme: InsuranceScheme = Field(description="职工医保 | 居民医保")
     region_code: str = Field(description="参保地: 6-digit administrative code.")
     region_name: str | None = Field(default=None, description="参保地 name.")
-    status: str = Field(description="正常参保 | 暂停参保 | 终止参保")
+    status: InsuranceStatus = Field(description="正常参保 | 暂停参保 | 终止参保")
     cross_region_filing: CrossRegionFiling | None = Field(default=None, description="异地就医备案, or None.")
 
     @field_validator("region_code")
@@ -56,9 +60,16 @@ class Applicant(_Model):
 
     name: str = Field(description="Full name.")
     id_number: str = Field(description="Resident ID number (18 characters).")
-    sex: str | None = Field(default=None, description="男 | 女")
+    sex: Sex | None = Field(default=None, description="男 | 女")
     birth_date: dt.date | None = Field(default=None, description="Date of birth.")
     insurance: Insurance
+
+    @field_validator("birth_date")
+    @classmethod
+    def _not_in_future(cls, v: dt.date | None) -> dt.date | None:
+        if v is not None and v > dt.date.today():
+            raise ValueError(f"{v.isoformat()} is in the future")
+        return v
 
 
 class Hospital(_Model):
@@ -99,6 +110,18 @@ class CaseInfo(_Model):
     def application_date(self) -> dt.date:
         """The date every rule is compared on."""
         return self.submitted_at.date()
+
+    def date_problems(self) -> list[tuple[str, str]]:
+        """(field, message) for dates that contradict each other: nobody applies before being born."""
+        bd = self.applicant.birth_date
+        if bd is not None and bd >= self.application_date:
+            return [
+                (
+                    "applicant.birth_date",
+                    f"{bd.isoformat()} is not before the application date {self.application_date.isoformat()}",
+                )
+            ]
+        return []
 
 
 class Document(_Model):

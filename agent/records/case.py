@@ -15,6 +15,7 @@ from agent.records.textio import decode_bytes
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 RECORD_TYPES = (".txt", ".md", ".json", ".pdf", ".docx")
+CASE_HINT = "Fix that field; docs/CASES.md lists every case.json field and its allowed values."
 
 
 def load_case_info(folder: Path) -> CaseInfo:
@@ -24,7 +25,9 @@ def load_case_info(folder: Path) -> CaseInfo:
         raise InvalidInputError(f"not a case folder: {folder}", "Pass a folder holding case.json and records/.")
     if not path.exists():
         raise InvalidInputError(
-            f"{folder.name}: case.json is missing", "Every case folder needs a case.json.", field="case.json"
+            f"{folder.name}: case.json is missing",
+            "Every case folder needs a case.json (see docs/CASES.md); remove folders that are not cases.",
+            field="case.json",
         )
     try:
         raw, _ = decode_bytes(path.read_bytes(), "case.json")
@@ -38,17 +41,19 @@ def load_case_info(folder: Path) -> CaseInfo:
             field="case.json",
         ) from None
     if not isinstance(data, dict):
-        raise InvalidInputError(f"{folder.name}: case.json must hold a JSON object", field="case.json")
+        raise InvalidInputError(f"{folder.name}: case.json must hold a JSON object", CASE_HINT, field="case.json")
     try:
-        return CaseInfo.model_validate(data)
+        info = CaseInfo.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise InvalidInputError(
-            f"{folder.name}: case.json field '{where}': {err['msg']}",
-            "See the case.json schema in the README.",
-            field=where,
-        ) from None
+        msg = str(err["msg"]).removeprefix("Value error, ")  # pydantic's prefix says nothing to a user
+        raise InvalidInputError(f"{folder.name}: case.json field '{where}': {msg}", CASE_HINT, field=where) from None
+    problems = info.date_problems()
+    if problems:
+        where, msg = problems[0]
+        raise InvalidInputError(f"{folder.name}: case.json field '{where}': {msg}", CASE_HINT, field=where)
+    return info
 
 
 def read_record(path: Path, name: str) -> Document:

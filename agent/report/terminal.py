@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 if TYPE_CHECKING:
     from agent.core.errors import CertreviewError
@@ -191,7 +191,7 @@ def render_form(form: Any) -> None:
 def render_recommendation(rec: Any) -> None:
     """Decision, the checks that decided it with their clauses, and the rationale."""
     if rec.error:
-        err.print(f"[bold red]{rec.case_id}: {rec.error.code}[/bold red] {rec.error.message}")
+        err.print(f"[bold red]{escape(_error_label(rec))}[/bold red] {escape(rec.error.message)}", soft_wrap=True)
         return
     style = _DECISION_STYLE[rec.decision]
     head = f"[{style}]{_DECISION_CN[rec.decision]}[/] · {rec.disease or ''} · {', '.join(rec.reason_codes)}"
@@ -210,27 +210,58 @@ def render_recommendation(rec: Any) -> None:
     out.print(Panel(rec.rationale, title="审核意见"))
     if rec.flags:
         out.print("标记 flags: [bold yellow]" + ", ".join(rec.flags) + "[/bold yellow]")
+    _render_skipped([rec])
+
+
+def _error_label(rec: Any) -> str:
+    """``CASE: CODE (field)``: the field a user must fix is named wherever the error shows."""
+    field = f" ({rec.error.field})" if rec.error.field else ""
+    return f"{rec.case_id}: {rec.error.code}{field}"
+
+
+def _render_skipped(recs: list[Any]) -> None:
+    """Every record that could not be read, by case, file and reason (on stdout: it is a result)."""
+    from agent.review.triage import skipped_records
+
+    for r in recs:
+        for s in skipped_records(r):
+            hint = f" — {s.hint}" if s.hint else ""
+            out.print(
+                f"[bold yellow]未能读取 skipped[/bold yellow] {escape(r.case_id)}: {escape(s.document)}: "
+                f"{escape(s.reason)}{escape(hint)}",
+                soft_wrap=True,
+            )
 
 
 def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any] | None) -> None:
     """The queue and the summary."""
-    from agent.review.triage import queue_key
+    from agent.review.triage import queue_group, queue_key
 
-    t = Table("case", "decision", "reasons", "flags", "submitted", header_style="bold", title="审核队列")
+    queue = Column("queue", min_width=len("check_documents"))  # the group decides the next step: never cut
+    t = Table("case", "decision", queue, "reasons", "flags", "submitted", header_style="bold", title="审核队列")
     for r in sorted(recs, key=queue_key):
+        reasons = ", ".join(r.reason_codes)
+        if r.error:
+            reasons = r.error.code + (f" ({r.error.field})" if r.error.field else "")
         t.add_row(
             r.case_id,
             f"[{_DECISION_STYLE[r.decision]}]{r.decision or 'error'}[/]",
-            ", ".join(r.reason_codes) or (r.error.code if r.error else ""),
+            queue_group(r),
+            escape(reasons),
             ", ".join(r.flags),
             (r.submitted_at or "")[:10],
         )
     out.print(t)
+    for r in recs:
+        if r.error:
+            err.print(f"[bold red]{escape(_error_label(r))}[/bold red] {escape(r.error.message)}", soft_wrap=True)
+    _render_skipped(recs)
     d = summary["decisions"]
     ta = summary["turnaround_ms"]
     out.print(
         f"{summary['cases']} cases: [green]{d['approve']} approve[/green], [red]{d['reject']} reject[/red], "
-        f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s); "
+        f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s), "
+        f"{summary.get('documents_to_check', 0)} with records to check; "
         f"p50 {ta['p50']} ms, p95 {ta['p95']} ms, {summary['cases_per_s']} cases/s"
     )
     for k, p in (paths or {}).items():

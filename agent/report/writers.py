@@ -13,7 +13,8 @@ from agent import __version__
 from agent.core.models import FORM_FIELDS, ApplicationForm, Recommendation
 from agent.core.resources import package_file
 from agent.extract.lexicon import MODALITY_CN
-from agent.review.triage import QUEUE_GROUPS, queue_key
+from agent.report.outputs import OutputPathError, publish_dir
+from agent.review.triage import QUEUE_GROUPS, queue_group, queue_key, skipped_records
 
 FORM_ROWS = (
     ("申请人姓名", "applicant_name"),
@@ -41,7 +42,20 @@ CN_LABELS = {
     "none": "无",
     **MODALITY_CN,
 }
-CSV_COLUMNS = ("case_id", "decision", "disease", "reason_codes", "flags", *FORM_FIELDS, "submitted_at", "error")
+# new columns go at the end, so spreadsheets and scripts reading by position keep working
+CSV_COLUMNS = (
+    "case_id",
+    "decision",
+    "disease",
+    "reason_codes",
+    "flags",
+    *FORM_FIELDS,
+    "submitted_at",
+    "error",
+    "skipped_records",
+    "error_field",
+    "queue_group",
+)
 
 
 def _env() -> Any:
@@ -86,6 +100,9 @@ def csv_text(recs: list[Recommendation]) -> str:
                 v("cross_region") if f else "",
                 r.submitted_at or "",
                 f"{r.error.code}: {r.error.message}" if r.error else "",
+                "; ".join(f"{s.document}: {s.reason}" for s in skipped_records(r)),
+                (r.error.field or "") if r.error else "",
+                queue_group(r),
             ]
         )
     return buf.getvalue()
@@ -96,7 +113,7 @@ def triage_html(recs: list[Recommendation], summary: dict[str, Any], kb_version:
     ordered = sorted(recs, key=queue_key)
     groups = []
     for key, title in QUEUE_GROUPS:
-        items = [r for r in ordered if (r.decision or "error") == key]
+        items = [r for r in ordered if queue_group(r) == key]
         groups.append((key, title, items))
     hist = list(summary.get("histogram", {}).items())
     return str(
@@ -104,6 +121,7 @@ def triage_html(recs: list[Recommendation], summary: dict[str, Any], kb_version:
         .get_template("triage.html.j2")
         .render(
             recs=ordered,
+            skipped=skipped_records,
             groups=groups,
             summary=summary,
             histogram=hist,
@@ -150,10 +168,20 @@ def form_html(form: ApplicationForm) -> str:
 def write_batch(
     out: Path, recs: list[Recommendation], summary: dict[str, Any], kb_version: str | None
 ) -> dict[str, Path]:
-    """Write results.jsonl, results.csv and report.html under ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"jsonl": out / "results.jsonl", "csv": out / "results.csv", "html": out / "report.html"}
-    paths["jsonl"].write_text(jsonl(recs, summary), encoding="utf-8")
-    paths["csv"].write_text(csv_text(recs), encoding="utf-8-sig")  # BOM: Excel opens UTF-8 CSV correctly
-    paths["html"].write_text(triage_html(recs, summary, kb_version), encoding="utf-8")
-    return paths
+    """Write results.jsonl, results.csv and report.html under ``out``, through a temporary folder
+    moved into place (the caller holds ``out`` with ``outputs.hold_dir`` for the run).
+    OutputPathError when the disk refuses them (full, read-only) after the up-front check passed."""
+    files = {
+        "results.jsonl": (jsonl(recs, summary), "utf-8"),
+        "results.csv": (csv_text(recs), "utf-8-sig"),  # BOM: Excel opens UTF-8 CSV correctly
+        "report.html": (triage_html(recs, summary, kb_version), "utf-8"),
+    }
+    try:
+        written = publish_dir(out, files)
+    except OSError as exc:
+        raise OutputPathError(
+            f"--out {out}: could not write the results ({exc.strerror or exc})",
+            "The results were printed above; free space or pass another folder, then run again.",
+            field="--out",
+        ) from None
+    return {"jsonl": written["results.jsonl"], "csv": written["results.csv"], "html": written["report.html"]}

@@ -14,11 +14,12 @@ from typing import Any
 from agent.core.config import Settings
 from agent.core.deps import Deps
 from agent.core.errors import CertreviewError, InvalidInputError
-from agent.core.models import Recommendation
+from agent.core.models import Recommendation, SkippedDocument
 from agent.review.deps import build_deps
 
 QUEUE_GROUPS = (
     ("approve", "可直接批准 Ready to approve"),
+    ("check_documents", "待核对文书 Documents to check"),
     ("reject", "待确认不予认定 Reject to confirm"),
     ("need_info", "需补充材料 Documents to request"),
     ("error", "无法处理 Could not be processed"),
@@ -26,16 +27,17 @@ QUEUE_GROUPS = (
 
 
 def case_folders(batch: Path) -> list[Path]:
-    """Case folders of a batch: sub-folders holding case.json (or records/), sorted by name."""
+    """Case folders of a batch: every sub-folder not starting with '.', sorted by name. One without
+    case.json (an empty folder too) is kept, so it is reported as a case error, never dropped."""
     if not batch.is_dir():
         raise InvalidInputError(f"not a folder: {batch}", "Pass a folder of case folders.")
     if (batch / "case.json").exists():
         return [batch]
-    folders = sorted(
-        p for p in batch.iterdir() if p.is_dir() and ((p / "case.json").exists() or (p / "records").is_dir())
-    )
+    folders = sorted(p for p in batch.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
-        raise InvalidInputError(f"no case folders in {batch}", "Each case is a folder with case.json and records/.")
+        raise InvalidInputError(
+            f"no case folders in {batch}", "Each case is a folder with case.json and records/ (see docs/CASES.md)."
+        )
     return folders
 
 
@@ -116,9 +118,24 @@ def run_batch(
             yield rec, ms
 
 
+def skipped_records(rec: Recommendation) -> list[SkippedDocument]:
+    """The records of the case that could not be read."""
+    return list(rec.form.skipped) if rec.form else []
+
+
+def queue_group(rec: Recommendation) -> str:
+    """The queue group of a case: its decision, except that a case with a record that could not be
+    read is never ready to approve: a person checks that record first."""
+    if rec.decision is None:
+        return "error"
+    if rec.decision == "approve" and skipped_records(rec):
+        return "check_documents"
+    return rec.decision
+
+
 def queue_key(rec: Recommendation) -> tuple[int, int, str, str]:
     """Group by what to do next; flagged cases on top; oldest first."""
-    group = [g for g, _ in QUEUE_GROUPS].index(rec.decision or "error")
+    group = [g for g, _ in QUEUE_GROUPS].index(queue_group(rec))
     return group, 0 if rec.flags else 1, rec.submitted_at or "", rec.case_id
 
 
@@ -144,6 +161,8 @@ def summarize(recs: list[Recommendation], times_ms: list[float], wall_s: float) 
         "errors": counts.get("error", 0),
         "decisions": {k: counts.get(k, 0) for k in ("approve", "reject", "need_info")},
         "flagged": sum(1 for r in recs if r.flags),
+        "documents_to_check": sum(1 for r in recs if queue_group(r) == "check_documents"),
+        "records_skipped": sum(len(skipped_records(r)) for r in recs),
         "reason_codes": dict(reasons.most_common()),
         "turnaround_ms": {
             "p50": pct(0.5),
