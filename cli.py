@@ -211,7 +211,7 @@ def draft(
 
     deps = _deps(backend)
     case = load_case(case_dir)
-    form = _draft_with(deps, case)
+    form = deps.backend.draft(case, deps)
     data = form.model_dump(mode="json")
     if out_file:
         out_file.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -227,14 +227,6 @@ def draft(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _draft_with(deps: Any, case: Any) -> Any:
-    if deps.backend is not None:
-        return deps.backend.draft(case, deps)
-    from agent.review.draft import draft_case
-
-    return draft_case(case, deps.catalog, kb_version=deps.kb.version).form
-
-
 @app.command("review")
 def review(
     case_dir: Annotated[Path, typer.Argument(help="A case folder (with form.json, the physician's form is checked).")],
@@ -247,11 +239,9 @@ def review(
     from agent.records.case import load_case
     from agent.registry import audit as audit_log
     from agent.report.terminal import render_recommendation
-    from agent.review.recommend import review_case
 
     deps = _deps(backend)
-    case = load_case(case_dir)
-    rec = deps.backend.review(case, deps) if deps.backend is not None else review_case(case, deps)
+    rec = deps.backend.review(load_case(case_dir), deps)
     if audit:
         audit_log.append(deps.settings.audit_log, [rec])
     if as_json:
