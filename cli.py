@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -48,10 +49,11 @@ kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, searc
 app.add_typer(kb_app, name="kb")
 
 
-def _settings() -> Settings:
-    from agent.core.config import Settings
+def _settings(**overrides: Any) -> Settings:
+    """The settings, every one checked (a bad one is a ConfigError: exit 2 with a hint)."""
+    from agent.core.config import load_settings
 
-    return Settings()
+    return load_settings(**overrides)
 
 
 def _echo_json(data: Any) -> None:
@@ -168,20 +170,26 @@ def kb_check() -> None:
 
 
 # ---------------------------------------------------------------- physicians and reviewers
-def _deps(backend: str | None = None) -> Any:
+class BackendChoice(str, Enum):
+    """The values --backend takes (typer rejects any other, exit 2)."""
+
+    offline = "offline"
+    openai = "openai"
+
+
+def _deps(backend: BackendChoice | None = None) -> Any:
     from agent.report.terminal import kb_progress, note
     from agent.review.deps import build_deps
 
-    settings = _settings()
-    if backend:
-        settings = settings.model_copy(update={"backend": backend})
+    # the option goes through the same validation as CERTREVIEW_BACKEND
+    settings = _settings(**({"backend": backend.value} if backend else {}))
     with kb_progress() as progress:
         deps = build_deps(
             settings,
             progress=progress,
             on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"),
         )
-    if settings.backend != "offline":
+    if settings.backend == "openai":
         from agent.llm.backend import make_backend
 
         deps = make_backend(deps)
@@ -189,8 +197,12 @@ def _deps(backend: str | None = None) -> Any:
 
 
 BackendOpt = Annotated[
-    str | None,
-    typer.Option("--backend", help="offline (default, deterministic) or openai (any OpenAI-compatible endpoint)."),
+    BackendChoice | None,
+    typer.Option(
+        "--backend",
+        case_sensitive=False,
+        help="offline (default, deterministic) or openai (any OpenAI-compatible endpoint).",
+    ),
 ]
 
 

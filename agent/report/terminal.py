@@ -185,7 +185,7 @@ def render_form(form: Any) -> None:
     for s in form.skipped:
         err.print(f"[yellow]skipped[/yellow] {s.document}: {s.reason}" + (f" — {s.hint}" if s.hint else ""))
     if form.flags:
-        out.print("标记 flags: " + ", ".join(form.flags))
+        out.print("标记 flags: " + _flags(form.flags, form.provenance.flag_reasons))
 
 
 def render_recommendation(rec: Any) -> None:
@@ -209,7 +209,12 @@ def render_recommendation(rec: Any) -> None:
     out.print(t)
     out.print(Panel(rec.rationale, title="审核意见"))
     if rec.flags:
-        out.print("标记 flags: [bold yellow]" + ", ".join(rec.flags) + "[/bold yellow]")
+        out.print("标记 flags: [bold yellow]" + _flags(rec.flags, rec.provenance.flag_reasons) + "[/bold yellow]")
+
+
+def _flags(flags: list[str], reasons: dict[str, str]) -> str:
+    """Flags, each with its reason where provenance gives one (LLM_FALLBACK: why the model was dropped)."""
+    return ", ".join(f + (f" ({escape(reasons[f])})" if f in reasons else "") for f in flags)
 
 
 def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any] | None) -> None:
@@ -222,7 +227,7 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
             r.case_id,
             f"[{_DECISION_STYLE[r.decision]}]{r.decision or 'error'}[/]",
             ", ".join(r.reason_codes) or (r.error.code if r.error else ""),
-            ", ".join(r.flags),
+            _flags(r.flags, r.provenance.flag_reasons),
             (r.submitted_at or "")[:10],
         )
     out.print(t)
