@@ -492,9 +492,10 @@ def _open_kb() -> Any:
     from agent.kb.service import open_kb
     from agent.report.terminal import kb_progress, note
 
+    settings = _settings()  # checked before the progress bar takes the terminal
     with kb_progress() as progress:
         return open_kb(
-            _settings(),
+            settings,
             progress,
             on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"),
         )
