@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -52,10 +53,11 @@ kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, searc
 app.add_typer(kb_app, name="kb")
 
 
-def _settings() -> Settings:
-    from agent.core.config import Settings
+def _settings(**overrides: Any) -> Settings:
+    """The settings, every one checked (a bad one is a ConfigError: exit 2 with a hint)."""
+    from agent.core.config import load_settings
 
-    return Settings()
+    return load_settings(**overrides)
 
 
 def _echo_json(data: Any) -> None:
@@ -172,20 +174,26 @@ def kb_check() -> None:
 
 
 # ---------------------------------------------------------------- physicians and reviewers
-def _deps(backend: str | None = None) -> Any:
+class BackendChoice(str, Enum):
+    """The values --backend takes (typer rejects any other, exit 2)."""
+
+    offline = "offline"
+    openai = "openai"
+
+
+def _deps(backend: BackendChoice | None = None) -> Any:
     from agent.report.terminal import kb_progress, note
     from agent.review.deps import build_deps
 
-    settings = _settings()
-    if backend:
-        settings = settings.model_copy(update={"backend": backend})
+    # the option goes through the same validation as CERTREVIEW_BACKEND
+    settings = _settings(**({"backend": backend.value} if backend else {}))
     with kb_progress() as progress:
         deps = build_deps(
             settings,
             progress=progress,
             on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"),
         )
-    if settings.backend != "offline":
+    if settings.backend == "openai":
         from agent.llm.backend import make_backend
 
         deps = make_backend(deps)
@@ -193,8 +201,12 @@ def _deps(backend: str | None = None) -> Any:
 
 
 BackendOpt = Annotated[
-    str | None,
-    typer.Option("--backend", help="offline (default, deterministic) or openai (any OpenAI-compatible endpoint)."),
+    BackendChoice | None,
+    typer.Option(
+        "--backend",
+        case_sensitive=False,
+        help="offline (default, deterministic) or openai (any OpenAI-compatible endpoint).",
+    ),
 ]
 
 
@@ -219,7 +231,7 @@ def draft(
     check_file_targets({"--out": out_file, "--html": html})  # before any work: a bad path loses nothing
     deps = _deps(backend)
     case = load_case(case_dir)
-    form = _draft_with(deps, case)
+    form = deps.backend.draft(case, deps)
     data = form.model_dump(mode="json")
     if out_file:
         write_file(out_file, json.dumps(data, ensure_ascii=False, indent=2))
@@ -233,14 +245,6 @@ def draft(
         render_form(form)
     if case.skipped:
         raise typer.Exit(EXIT_PARTIAL)
-
-
-def _draft_with(deps: Any, case: Any) -> Any:
-    if deps.backend is not None:
-        return deps.backend.draft(case, deps)
-    from agent.review.draft import draft_case
-
-    return draft_case(case, deps.catalog, kb_version=deps.kb.version).form
 
 
 @app.command("review")
@@ -258,11 +262,10 @@ def review(
     from agent.records.case import load_case
     from agent.registry import audit as audit_log
     from agent.report.terminal import render_recommendation
-    from agent.review.recommend import review_case
 
     deps = _deps(backend)
     case = load_case(case_dir)
-    rec = deps.backend.review(case, deps) if deps.backend is not None else review_case(case, deps)
+    rec = deps.backend.review(case, deps)
     if as_json:
         _echo_json(rec.model_dump(mode="json"))
     else:
@@ -306,7 +309,7 @@ def triage(
 
 
 def _triage(
-    folders: list[Path], as_json: bool, out: Path | None, workers: int, backend: str | None, audit: bool
+    folders: list[Path], as_json: bool, out: Path | None, workers: int, backend: BackendChoice | None, audit: bool
 ) -> None:
     import time
 
@@ -552,9 +555,10 @@ def _open_kb() -> Any:
     from agent.kb.service import open_kb
     from agent.report.terminal import kb_progress, note
 
+    settings = _settings()  # checked before the progress bar takes the terminal
     with kb_progress() as progress:
         return open_kb(
-            _settings(),
+            settings,
             progress,
             on_build=lambda: note("No knowledge base yet: building it from the shipped policies…"),
         )

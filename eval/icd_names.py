@@ -19,13 +19,17 @@ def load_names(path: Path) -> list[dict[str, str]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise InvalidInputError(f"cannot read name list {path}: {type(exc).__name__}", "A YAML list of {name, code}.") from None
+        raise InvalidInputError(
+            f"cannot read name list {path}: {type(exc).__name__}", "A YAML list of {name, code}."
+        ) from None
     rows = data.get("names") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not rows:
         raise InvalidInputError(f"{path}: expected a non-empty list of {{name, code}}", "See eval/icd/README.md.")
     for i, r in enumerate(rows, 1):
         if not (isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("code"), str)):
-            raise InvalidInputError(f"{path}: entry {i} needs a string name and code", "Each entry: {name: ..., code: ...}.")
+            raise InvalidInputError(
+                f"{path}: entry {i} needs a string name and code", "Each entry: {name: ..., code: ...}."
+            )
     return [{"name": r["name"], "code": r["code"].strip().upper()} for r in rows]
 
 
@@ -43,7 +47,7 @@ def score_names(rows: list[dict[str, str]]) -> dict[str, Any]:
         times.append((time.perf_counter() - t0) * 1000)
         got = normalize(m.code) if m else None
         gold = normalize(r["code"]) or r["code"]
-        ok_cat = bool(got) and got[:3] == gold[:3]
+        ok_cat = got is not None and got[:3] == gold[:3]
         cat += ok_cat
         full += got == gold
         if got != gold:

@@ -1,14 +1,19 @@
-"""Settings, read from the environment (prefix ``CERTREVIEW_``) with sensible defaults."""
+"""Settings, read from the environment (prefix ``CERTREVIEW_``) with sensible defaults, and
+checked once at start (``load_settings``): a bad value is a ConfigError naming the variable and
+what it takes, never a traceback and never a silent default."""
 
 from __future__ import annotations
 
+import difflib
 import os
+import typing
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agent.core.errors import CertreviewError
 from agent.core.resources import data_folder
 
 # The source tree's root, for tests and the dev tools in eval/ only: product code finds its data
@@ -84,3 +89,110 @@ class Settings(BaseSettings):
     def resolved_llm_api_key(self) -> str | None:
         """The API key, falling back to ``OPENAI_API_KEY``."""
         return self.llm_api_key or os.environ.get("OPENAI_API_KEY")
+
+    # ------------------------------------------------------------ validators
+    @field_validator("llm_timeout_s", "llm_total_timeout_s")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be more than 0 seconds")
+        return v
+
+    @field_validator("llm_max_retries")
+    @classmethod
+    def _not_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must be 0 or more")
+        return v
+
+    @field_validator("llm_max_tokens", "llm_concurrency")
+    @classmethod
+    def _at_least_one(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("must be 1 or more")
+        return v
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v
+
+    def check(self) -> None:
+        """What a value alone cannot say: folders that are files, an endpoint the backend needs."""
+        _check_home(self.home)
+        for name in ("policies_dir", "prompts_dir"):
+            path: Path = getattr(self, name)
+            if path.exists() and not path.is_dir():
+                raise ConfigError(f"{env_name(name)}={path} is a file, not a folder", _hint(name))
+        if self.catalog_path.is_dir():
+            raise ConfigError(
+                f"{env_name('catalog_path')}={self.catalog_path} is a folder, not a file", _hint("catalog_path")
+            )
+        if self.backend == "openai" and not (self.resolved_llm_base_url() or self.resolved_llm_api_key()):
+            raise ConfigError(
+                "backend 'openai' has no endpoint: neither a base URL nor an API key is set",
+                "Set CERTREVIEW_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1 from `certreview llm serve`) "
+                "or OPENAI_API_KEY; or use --backend offline.",
+            )
+
+
+class ConfigError(CertreviewError):
+    """A setting (a ``CERTREVIEW_*`` variable or a command-line option) that cannot be used."""
+
+    exit_code = 2
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting: ``backend`` -> ``CERTREVIEW_BACKEND``."""
+    return "CERTREVIEW_" + field.upper()
+
+
+def _hint(field: str) -> str:
+    """What a setting takes: its choices when it has them, and its description."""
+    info = Settings.model_fields[field]
+    choices = typing.get_args(info.annotation) if typing.get_origin(info.annotation) is Literal else ()
+    takes = f"{env_name(field)} takes one of: {', '.join(map(str, choices))}. " if choices else ""
+    return takes + (info.description or "")
+
+
+def _check_home(home: Path) -> None:
+    """The data home is a folder, or can be created: no part of its path is a file."""
+    for part in (home, *home.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "" if part == home else f" ({part} is a file)"
+                raise ConfigError(
+                    f"data home {home} is not a folder{where}",
+                    "Set CERTREVIEW_HOME (or XDG_DATA_HOME) to a folder; it is created when missing.",
+                )
+            return
+
+
+def _check_unknown_env(environ: typing.Mapping[str, str]) -> None:
+    """A ``CERTREVIEW_*`` variable that is no setting is a typo: say so instead of ignoring it."""
+    known = {env_name(f) for f in Settings.model_fields}
+    for var in sorted(environ):
+        if var.upper().startswith("CERTREVIEW_") and var.upper() not in known:
+            close = difflib.get_close_matches(var.upper(), sorted(known), n=1)
+            raise ConfigError(
+                f"unknown setting {var}",
+                (f"Did you mean {close[0]}? " if close else "") + "Settings: " + ", ".join(sorted(known)),
+            )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with ``overrides`` (command-line options) on top, every value
+    checked; raises ConfigError naming the setting, the value and what it takes."""
+    _check_unknown_env(os.environ)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        field = str(e["loc"][0]) if e["loc"] else ""
+        name = f"--{field}" if field in overrides else env_name(field)
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}={e.get('input')!r} is not valid: {msg}", _hint(field)) from None
+    settings.check()
+    return settings

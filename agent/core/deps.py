@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.core.backend import Backend
 from agent.core.catalog import Catalog
 from agent.core.config import Settings
 
@@ -18,9 +19,10 @@ class Deps:
     settings: Settings
     catalog: Catalog
     kb: Any  # agent.kb.service.KnowledgeBase (clause lookup; search only adds context)
-    backend: Any = None  # agent.llm backend, None for offline
+    backend: Backend  # always one: the offline backend unless another was configured
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
 
     @property
     def backend_name(self) -> str:
-        return getattr(self.backend, "name", "offline") if self.backend else "offline"
+        """The backend's name, as provenance records it."""
+        return self.backend.name

@@ -188,6 +188,9 @@ class Provenance(_Model):
     elapsed_ms: float = 0.0
     timings: dict[str, float] = Field(default_factory=dict)
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
+    flag_reasons: dict[str, str] = Field(
+        default_factory=dict, description="Why a flag no record quote explains was raised, e.g. LLM_FALLBACK."
+    )
 
 
 class DocumentSummary(_Model):

@@ -6,7 +6,9 @@ failure degrades to the offline result, flagged LLM_FALLBACK."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 import time
 from dataclasses import replace
 from typing import Any
@@ -17,7 +19,7 @@ from agent.core.errors import LLMError
 from agent.core.models import ApplicationForm, Case, Citation, FormField, Recommendation, Span
 from agent.core.text import fold
 from agent.extract.lexicon import MODALITIES
-from agent.llm.client import LLMClient
+from agent.llm.client import LLMClient, Usage
 from agent.llm.masking import Masker, NoMasker
 from agent.llm.prompts import load_prompts
 from agent.llm.schemas import AgentStep, ExtractAnswer, RationaleAnswer
@@ -26,6 +28,19 @@ from agent.review.draft import DraftResult, draft_case
 MAX_DOC_CHARS = 8000
 MAX_AGENT_STEPS = 4
 _APPROVE_WORDS = ("建议予以认定", "同意认定", "予以批准", "建议批准")
+# an opening or closing <document> tag, however spaced or cased: a record must not end its own fence
+_FENCE_TAG = re.compile(r"<(\s*/?\s*document)", re.I)
+
+
+def fenced(text: str) -> str:
+    """Record text safe inside the prompt's ``<document>`` fence: a tag it holds is escaped."""
+    return _FENCE_TAG.sub(r"&lt;\1", text)
+
+
+def _fallback(flags: list[str], reasons: dict[str, str], exc: LLMError) -> None:
+    """Flag LLM_FALLBACK with the first failure's reason (later ones follow from it)."""
+    flags.append("LLM_FALLBACK")
+    reasons.setdefault("LLM_FALLBACK", exc.message)
 
 
 def locate(text: str, quote: str) -> tuple[int, int] | None:
@@ -51,6 +66,7 @@ class OpenAIBackend:
     """Backend over any OpenAI-compatible endpoint."""
 
     name = "openai"
+    io_bound = True  # requests wait on the network: a batch runs cases in threads
 
     def __init__(self, deps: Deps) -> None:
         self.settings = deps.settings
@@ -59,6 +75,7 @@ class OpenAIBackend:
 
     @property
     def model(self) -> str:
+        """The chat model at the endpoint."""
         return self.settings.llm_model
 
     def _masker(self, case: Case) -> Masker:
@@ -67,14 +84,15 @@ class OpenAIBackend:
         return m
 
     def prompt_versions(self) -> dict[str, str]:
+        """Id -> version of every prompt this backend may use."""
         return {p.id: p.version for p in self.prompts.values()}
 
     # ------------------------------------------------------------ extract
     def draft(self, case: Case, deps: Deps) -> ApplicationForm:
         """The form: offline first, the model filling what is missing."""
-        return self._draft(case, deps).form
+        return self._draft(case, deps, Usage()).form
 
-    def _draft(self, case: Case, deps: Deps) -> DraftResult:
+    def _draft(self, case: Case, deps: Deps, usage: Usage) -> DraftResult:
         t0 = time.perf_counter()
         drafted = draft_case(case, deps.catalog, kb_version=deps.kb.version)
         form = drafted.form
@@ -82,33 +100,36 @@ class OpenAIBackend:
             f for f in ("primary_diagnosis", "icd10", "diagnosis_date", "treatment_modalities") if _missing(f, form)
         ]
         flags = list(form.flags)
+        reasons = dict(form.provenance.flag_reasons)
         if need and case.documents:
             try:
-                self._fill(case, form, need, flags)
-            except LLMError:
-                flags.append("LLM_FALLBACK")
+                for name, value in self.extract_fields(case, form, need, flags, usage=usage).items():
+                    form.fields[name] = value
+            except LLMError as exc:
+                _fallback(flags, reasons, exc)
         prov = form.provenance.model_copy(
             update={
                 "backend": self.name,
                 "model": self.model,
                 "prompt_versions": self.prompt_versions(),
                 "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
+                "timings": {**form.provenance.timings, **usage.timings()},
+                "flag_reasons": reasons,
             }
         )
         form = form.model_copy(update={"flags": list(dict.fromkeys(flags)), "provenance": prov})
         return replace(drafted, form=form)
 
-    def _fill(self, case: Case, form: ApplicationForm, need: list[str], flags: list[str]) -> None:
-        for name, value in self.extract_fields(case, form, need, flags).items():
-            form.fields[name] = value
-
     def extract_fields(
-        self, case: Case, form: ApplicationForm, need: list[str], flags: list[str]
+        self, case: Case, form: ApplicationForm, need: list[str], flags: list[str], *, usage: Usage | None = None
     ) -> dict[str, FormField]:
         """The model's values for ``need``, each with a quote verified verbatim in its record;
         ungrounded values are dropped (flag UNGROUNDED_LLM_VALUE). Raises LLMError on failure."""
         masker = self._masker(case)
-        docs = [{"name": d.name, "text": masker.mask(d.text[:MAX_DOC_CHARS])} for d in case.documents]
+        # masked first (the masker reads the raw text), then fenced: the record is data, never markup
+        docs = [
+            {"name": html.escape(d.name), "text": fenced(masker.mask(d.text[:MAX_DOC_CHARS]))} for d in case.documents
+        ]
         offline = json.dumps(
             {
                 k: form.fields[k].value
@@ -120,7 +141,7 @@ class OpenAIBackend:
         system, user = p.render(
             disease=form.disease or "未指定", fields_needed=need, documents=docs, offline=masker.mask(offline)
         )
-        answer = self.client.structured(ExtractAnswer, system, user, prompt_id=p.id, version=p.version)
+        answer = self.client.structured(ExtractAnswer, system, user, prompt_id=p.id, version=p.version, usage=usage)
         data = masker.unmask(answer.model_dump())
         texts = {d.name: d.text for d in case.documents}
         out: dict[str, FormField] = {}
@@ -131,7 +152,7 @@ class OpenAIBackend:
             value = _validated(name, item.get("value"))
             if value in (None, []):
                 continue
-            doc, quote = item.get("document") or "", item.get("quote") or ""
+            doc, quote = html.unescape(item.get("document") or ""), item.get("quote") or ""
             doc = next((n for n in texts if n == doc or n.endswith("/" + doc) or doc.endswith(n)), doc)
             where = locate(texts.get(doc, ""), quote)
             if where is None:
@@ -147,9 +168,11 @@ class OpenAIBackend:
         from agent.review.recommend import recommend
 
         t0 = time.perf_counter()
-        drafted = self._draft(case, deps)
+        usage = Usage()  # this case's calls and tokens, whatever other threads send meanwhile
+        drafted = self._draft(case, deps, usage)
         rec = recommend(case, deps, drafted, started=t0)
         flags, citations = list(rec.flags), list(rec.citations)
+        reasons = dict(rec.provenance.flag_reasons)
         findings: list[str] = []
         tool_calls: list[dict[str, Any]] = []
         # a disease the catalogue does not cover, or evidence the rules leave unknown
@@ -158,21 +181,22 @@ class OpenAIBackend:
         )
         if undecided and "LLM_FALLBACK" not in flags:
             try:
-                findings, extra = self._research(case, drafted.form, rec.checks, deps, tool_calls)
+                findings, extra = self._research(case, drafted.form, rec.checks, deps, tool_calls, usage)
                 citations += [c for c in extra if c.clause_id not in {x.clause_id for x in citations}]
-            except LLMError:
-                flags.append("LLM_FALLBACK")
+            except LLMError as exc:
+                _fallback(flags, reasons, exc)
         rationale = rec.rationale
         if "LLM_FALLBACK" not in flags:
             try:
-                rationale = self._rationale(case, rec.decision or "", rec.disease, rec.checks, citations) or rationale
-            except LLMError:
-                flags.append("LLM_FALLBACK")
+                rationale = self._rationale(case, rec, citations, usage) or rationale
+            except LLMError as exc:
+                _fallback(flags, reasons, exc)
         prov = rec.provenance.model_copy(
             update={
                 "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
                 "tool_calls": tool_calls,
-                "timings": {"llm_calls": float(self.client.calls), "llm_tokens": float(self.client.tokens)},
+                "timings": {**rec.provenance.timings, **usage.timings()},
+                "flag_reasons": reasons,
             }
         )
         return rec.model_copy(
@@ -185,10 +209,9 @@ class OpenAIBackend:
             }
         )
 
-    def _rationale(
-        self, case: Case, decision: str, disease: str | None, checks: list[Any], citations: list[Citation]
-    ) -> str | None:
+    def _rationale(self, case: Case, rec: Recommendation, citations: list[Citation], usage: Usage) -> str | None:
         """The model's 审核意见, accepted only if it cites given clauses and keeps the decision."""
+        decision, checks = rec.decision or "", rec.checks
         masker = self._masker(case)
         p = self.prompts["rationale"]
         given = {c.clause_id for c in citations} | {c.clause_id for ch in checks for c in ch.citations}
@@ -203,8 +226,8 @@ class OpenAIBackend:
             }
             for c in checks
         ]
-        system, user = p.render(decision=decision, disease=disease or "未指定", checks=check_rows, clauses=clauses)
-        ans = self.client.structured(RationaleAnswer, system, user, prompt_id=p.id, version=p.version)
+        system, user = p.render(decision=decision, disease=rec.disease or "未指定", checks=check_rows, clauses=clauses)
+        ans = self.client.structured(RationaleAnswer, system, user, prompt_id=p.id, version=p.version, usage=usage)
         text = str(masker.unmask(ans.rationale))
         if not set(ans.cited_clause_ids) <= given:
             return None  # cites a clause it was not given: the offline rationale stands
@@ -213,7 +236,13 @@ class OpenAIBackend:
         return text
 
     def _research(
-        self, case: Case, form: ApplicationForm, checks: list[Any], deps: Deps, tool_calls: list[dict[str, Any]]
+        self,
+        case: Case,
+        form: ApplicationForm,
+        checks: list[Any],
+        deps: Deps,
+        tool_calls: list[dict[str, Any]],
+        usage: Usage,
     ) -> tuple[list[str], list[Citation]]:
         """≤ 4 tool steps for a case the catalogue does not settle; adds findings and citations."""
         from agent.review.checks import Cite
@@ -233,7 +262,7 @@ class OpenAIBackend:
                 observations=observations,
                 tools=["search_policy", "lookup_icd10", "disease_criteria"],
             )
-            step = self.client.structured(AgentStep, system, user, prompt_id=p.id, version=p.version)
+            step = self.client.structured(AgentStep, system, user, prompt_id=p.id, version=p.version, usage=usage)
             started = dt.datetime.now(dt.timezone.utc).isoformat()
             if step.action == "finish":
                 tool_calls.append({"tool": "finish", "at": started})

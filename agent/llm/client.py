@@ -1,24 +1,49 @@
-"""One reliable structured call to an OpenAI-compatible endpoint (langchain-openai ChatOpenAI):
-tenacity retries on timeouts, connection errors, 429 (Retry-After honoured) and 5xx, with
-exponential backoff, jitter and a total time bound; one re-ask on a schema error; answers cached
-on disk by (prompt id@version, model, hash of the masked input)."""
+"""One reliable structured call to an OpenAI-compatible endpoint (langchain-openai ChatOpenAI).
+
+Transport retries are tenacity's (``Retrying``): timeouts, connection errors, 429 and 5xx are
+retried with exponential backoff and jitter, a 429's Retry-After is honoured, and all attempts of
+one call stay within a total time bound; anything else fails at once. A schema error gets one
+re-ask. Answers are cached on disk by (prompt id@version, model, method, hash of the response
+model's JSON schema, masked input). Every failure is an LLMError whose message says why
+(``timeout after 3 attempts``, ``schema invalid after re-ask``): it becomes the reason of the
+LLM_FALLBACK flag."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 import threading
-import time
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
+from tenacity.wait import wait_base, wait_exponential_jitter
 
 from agent.core.config import Settings
 from agent.core.errors import LLMError
 
 T = TypeVar("T", bound=BaseModel)
 MAX_RETRY_AFTER_S = 30.0
+SCHEMA_INVALID = "schema invalid after re-ask"
+
+
+@dataclass
+class Usage:
+    """Model calls, tokens and cache hits of one case (or of the whole process)."""
+
+    calls: int = 0
+    tokens: int = 0
+    cache_hits: int = 0
+
+    def timings(self) -> dict[str, float]:
+        """The counts as provenance timings."""
+        return {
+            "llm_calls": float(self.calls),
+            "llm_tokens": float(self.tokens),
+            "llm_cache_hits": float(self.cache_hits),
+        }
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -29,7 +54,26 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
-def _retry_after(exc: BaseException) -> float | None:
+def _describe(exc: BaseException | None) -> str:
+    """What went wrong, in words a reviewer reads (no request or record text)."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):  # a subclass of APIConnectionError: first
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection error"
+    if isinstance(exc, openai.RateLimitError):
+        return "rate limited (HTTP 429)"
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    return type(exc).__name__
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt" + ("" if n == 1 else "s")
+
+
+def _retry_after(exc: BaseException | None) -> float | None:
     """Seconds a 429 asks us to wait (Retry-After / retry-after-ms headers)."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or {}
@@ -41,6 +85,25 @@ def _retry_after(exc: BaseException) -> float | None:
     except (TypeError, ValueError):
         return None
     return None
+
+
+class _RetryAfterOrBackoff(wait_base):
+    """The server's Retry-After when it gives one (capped), else exponential backoff with jitter."""
+
+    def __init__(self) -> None:
+        self.backoff = wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        asked = _retry_after(outcome.exception() if outcome is not None else None)
+        return min(asked, MAX_RETRY_AFTER_S) if asked is not None else float(self.backoff(retry_state))
+
+
+@lru_cache(maxsize=64)
+def schema_hash(schema: type[BaseModel]) -> str:
+    """Hash of the response model's JSON schema: an edited model never gets a stale cached answer."""
+    text = json.dumps(schema.model_json_schema(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class LLMClient:
@@ -63,9 +126,30 @@ class LLMClient:
         )
         self.cache_dir = settings.cache_dir / "llm"
         self._lock = threading.Lock()
-        self.calls = 0
-        self.tokens = 0
-        self.cache_hits = 0
+        self.total = Usage()  # the whole process; each case also gets its own Usage
+
+    @property
+    def calls(self) -> int:
+        """Model requests sent by this client so far (every attempt counts)."""
+        return self.total.calls
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the endpoint reported so far."""
+        return self.total.tokens
+
+    @property
+    def cache_hits(self) -> int:
+        """Answers served from the disk cache so far."""
+        return self.total.cache_hits
+
+    def _count(self, usage: Usage | None, *, calls: int = 0, tokens: int = 0, cache_hits: int = 0) -> None:
+        with self._lock:
+            for u in (self.total, usage):
+                if u is not None:
+                    u.calls += calls
+                    u.tokens += tokens
+                    u.cache_hits += cache_hits
 
     # ------------------------------------------------------------ cache
     def _key(self, prompt_id: str, version: str, system: str, user: str, schema: type[BaseModel]) -> str:
@@ -75,7 +159,7 @@ class LLMClient:
             version,
             self.model_name,
             self.settings.llm_structured_method,
-            schema.__name__,
+            schema_hash(schema),
             system,
             user,
         ):
@@ -100,52 +184,65 @@ class LLMClient:
         tmp.replace(p)
 
     # ------------------------------------------------------------ calls
-    def _invoke(self, runnable: Any, messages: list[Any]) -> Any:
-        """Invoke with retries; raise LLMError when they are exhausted."""
-        deadline = time.monotonic() + self.settings.llm_total_timeout_s
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self._lock:
-                    self.calls += 1
-                return runnable.invoke(messages)
-            except Exception as exc:
-                if _schema_error(exc):
-                    raise _SchemaError(exc) from None
-                if not _retryable(exc) or attempt > self.settings.llm_max_retries:
-                    raise LLMError(f"model request failed: {type(exc).__name__}") from None
-                wait = _retry_after(exc)
-                if wait is None:
-                    wait = min(8.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)  # backoff with jitter
-                wait = min(wait, MAX_RETRY_AFTER_S)
-                if time.monotonic() + wait > deadline:
-                    raise LLMError("model request failed: total time bound reached") from None
-                time.sleep(wait)
+    def _invoke(self, runnable: Any, messages: list[Any], usage: Usage | None) -> Any:
+        """Invoke with tenacity's retries; raise LLMError saying why when they are spent."""
+        s = self.settings
+        most = s.llm_max_retries + 1
+        retrying = Retrying(
+            retry=retry_if_exception(_retryable),
+            wait=_RetryAfterOrBackoff(),
+            # stop_before_delay: never start a wait that would end past the total bound
+            stop=stop_after_attempt(most) | stop_before_delay(s.llm_total_timeout_s),
+            reraise=False,
+        )
 
-    def structured(self, schema: type[T], system: str, user: str, *, prompt_id: str, version: str) -> T:
-        """A validated ``schema`` instance for (system, user), from cache when seen before."""
+        def attempt() -> Any:
+            self._count(usage, calls=1)
+            return runnable.invoke(messages)
+
+        try:
+            return retrying(attempt)
+        except RetryError as exc:
+            n = exc.last_attempt.attempt_number
+            what = _describe(exc.last_attempt.exception())
+            if n >= most:
+                raise LLMError(f"{what} after {_attempts(n)}") from None
+            raise LLMError(
+                f"{what}; total time bound of {s.llm_total_timeout_s:g} s reached after {_attempts(n)}"
+            ) from None
+        except Exception as exc:  # not retryable: a schema error (re-asked by the caller) or a refusal
+            if _schema_error(exc):
+                raise _SchemaError(exc) from None
+            raise LLMError(f"{_describe(exc)}, not retried") from None
+
+    def structured(
+        self, schema: type[T], system: str, user: str, *, prompt_id: str, version: str, usage: Usage | None = None
+    ) -> T:
+        """A validated ``schema`` instance for (system, user), from cache when seen before; the
+        calls, tokens and cache hits are also added to ``usage`` (one case's counts)."""
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         key = self._key(prompt_id, version, system, user, schema)
         cached = self._cache_get(key)
         if cached is not None:
-            with self._lock:
-                self.cache_hits += 1
-            return schema.model_validate(cached)
+            try:
+                result = schema.model_validate(cached)
+                self._count(usage, cache_hits=1)
+                return result
+            except ValidationError:
+                pass  # a damaged cache file: ask again and overwrite it
         runnable = self.chat.with_structured_output(
             schema, method=self.settings.llm_structured_method, include_raw=True
         )
         messages: list[Any] = [SystemMessage(system), HumanMessage(user)]
         for ask in range(2):  # one re-ask on a schema error
             try:
-                out = self._invoke(runnable, messages)
+                out = self._invoke(runnable, messages, usage)
             except _SchemaError as exc:  # the endpoint's answer failed to parse inside the client
                 out = {"raw": None, "parsed": None, "parsing_error": exc.error}
             raw = out.get("raw")
-            usage = getattr(raw, "usage_metadata", None) or {}
-            with self._lock:
-                self.tokens += int(usage.get("total_tokens", 0) or 0)
+            reported = getattr(raw, "usage_metadata", None) or {}
+            self._count(usage, tokens=int(reported.get("total_tokens", 0) or 0))
             parsed = out.get("parsed")
             error = out.get("parsing_error")
             if parsed is not None and error is None:
@@ -161,7 +258,7 @@ class LLMClient:
                         "上一次的输出不符合要求的 JSON 结构（" + _short_error(error) + "）。请只输出符合结构的 JSON。"
                     ),
                 ]
-        raise LLMError("model answer did not match the schema after one re-ask")
+        raise LLMError(SCHEMA_INVALID)
 
 
 class _SchemaError(Exception):

@@ -185,7 +185,7 @@ def render_form(form: Any) -> None:
     for s in form.skipped:
         err.print(f"[yellow]skipped[/yellow] {s.document}: {s.reason}" + (f" — {s.hint}" if s.hint else ""))
     if form.flags:
-        out.print("标记 flags: " + ", ".join(form.flags))
+        out.print("标记 flags: " + _flags(form.flags, form.provenance.flag_reasons))
 
 
 def render_recommendation(rec: Any) -> None:
@@ -209,7 +209,7 @@ def render_recommendation(rec: Any) -> None:
     out.print(t)
     out.print(Panel(rec.rationale, title="审核意见"))
     if rec.flags:
-        out.print("标记 flags: [bold yellow]" + ", ".join(rec.flags) + "[/bold yellow]")
+        out.print("标记 flags: [bold yellow]" + _flags(rec.flags, rec.provenance.flag_reasons) + "[/bold yellow]")
     _render_skipped([rec])
 
 
@@ -233,6 +233,11 @@ def _render_skipped(recs: list[Any]) -> None:
             )
 
 
+def _flags(flags: list[str], reasons: dict[str, str]) -> str:
+    """Flags, each with its reason where provenance gives one (LLM_FALLBACK: why the model was dropped)."""
+    return ", ".join(f + (f" ({escape(reasons[f])})" if f in reasons else "") for f in flags)
+
+
 def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any] | None) -> None:
     """The queue and the summary."""
     from agent.review.triage import queue_group, queue_key
@@ -248,7 +253,7 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
             f"[{_DECISION_STYLE[r.decision]}]{r.decision or 'error'}[/]",
             queue_group(r),
             escape(reasons),
-            ", ".join(r.flags),
+            _flags(r.flags, r.provenance.flag_reasons),
             (r.submitted_at or "")[:10],
         )
     out.print(t)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.core.backend import Backend
 from agent.core.catalog import load_catalog
 from agent.core.config import Settings
 from agent.core.deps import Deps
+from agent.review.offline import OfflineBackend
 
 
 def build_deps(
-    settings: Settings | None = None, *, progress: Any = None, on_build: Any = None, backend: Any = None
+    settings: Settings | None = None, *, progress: Any = None, on_build: Any = None, backend: Backend | None = None
 ) -> Deps:
-    """Load the catalogue and open (building if needed) the knowledge base."""
+    """Load the catalogue and open (building if needed) the knowledge base; the backend is the
+    offline one unless another is given."""
     from agent.kb.service import open_kb
 
     settings = settings or Settings()
     catalog = load_catalog(settings.catalog_path)
     kb = open_kb(settings, progress, on_build=on_build)
-    return Deps(settings=settings, catalog=catalog, kb=kb, backend=backend)
+    return Deps(settings=settings, catalog=catalog, kb=kb, backend=backend or OfflineBackend())

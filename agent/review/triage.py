@@ -44,11 +44,10 @@ def case_folders(batch: Path) -> list[Path]:
 def process_one(folder: Path, deps: Deps) -> Recommendation:
     """Review one folder, turning every failure into an error line (never raising)."""
     from agent.records.case import load_case
-    from agent.review.recommend import error_recommendation, review_case
+    from agent.review.recommend import error_recommendation
 
     try:
-        case = load_case(folder)
-        return deps.backend.review(case, deps) if deps.backend is not None else review_case(case, deps)
+        return deps.backend.review(load_case(folder), deps)
     except InvalidInputError as exc:
         return error_recommendation(folder.name, "INVALID_INPUT", exc.message, exc.field, deps)
     except CertreviewError as exc:
@@ -82,7 +81,7 @@ def run_batch(
     on_result: Callable[[Recommendation, float], None] | None = None,
 ) -> Iterator[tuple[Recommendation, float]]:
     """Yield (recommendation, wall ms) per folder, in input order; ``workers`` > 1 uses processes."""
-    if deps.backend is not None and len(folders) > 1:
+    if deps.backend.io_bound and len(folders) > 1:
         # model calls wait on the network: threads, up to the configured concurrency
         from concurrent.futures import ThreadPoolExecutor
 
