@@ -171,10 +171,12 @@ def _check_home(home: Path) -> None:
 
 
 def _check_unknown_env(environ: typing.Mapping[str, str]) -> None:
-    """A ``CERTREVIEW_*`` variable that is no setting is a typo: say so instead of ignoring it."""
+    """A ``CERTREVIEW_*`` variable that is no setting is a typo: say so instead of ignoring it.
+    ``CERTREVIEW_TEST_*`` belongs to the test suite (e.g. the PostgreSQL server it may use)."""
     known = {env_name(f) for f in Settings.model_fields}
     for var in sorted(environ):
-        if var.upper().startswith("CERTREVIEW_") and var.upper() not in known:
+        name = var.upper()
+        if name.startswith("CERTREVIEW_") and not name.startswith("CERTREVIEW_TEST_") and name not in known:
             close = difflib.get_close_matches(var.upper(), sorted(known), n=1)
             raise ConfigError(
                 f"unknown setting {var}",
