@@ -96,9 +96,11 @@ class MentionAssessor(Assessor[D, list[Mention]]):
     family: ClassVar[list[str]] = []
 
     def scope(self, a: Assessment, an: CaseAnalysis, d: D) -> list[Mention]:
+        """The primary diagnosis among the disease mentions; returns the qualifying mentions."""
         return scope_from_mentions(a, an, d, self.family)
 
     def evidence(self, a: Assessment, an: CaseAnalysis, d: D, found: list[Mention]) -> None:
+        """DIAGNOSIS_UNCONFIRMED for a suspected diagnosis, else the kind's criteria."""
         if not unconfirmed(a, found):
             self.criteria(a, an, d, found)
 
@@ -108,6 +110,7 @@ class MentionAssessor(Assessor[D, list[Mention]]):
 
 
 def date_span(v: DocView) -> list[Span]:
+    """The span of the document's own date, if it states one."""
     s = v.date_span()
     return [s] if s else []
 

@@ -248,6 +248,7 @@ class TumourAssessor(Assessor[TumourDisease, Found]):
     plan_missing = "缺少抗肿瘤治疗方案或治疗记录（放疗、化疗、靶向、内分泌或免疫治疗）"
 
     def scope(self, a: Assessment, an: CaseAnalysis, d: TumourDisease) -> Found:
+        """Malignant, in-situ, benign or no diagnosis, from the tumour mentions and the reports."""
         mal = [m for m in an.tumour if m.kind == "malignant"]
         positive = [m for m in mal if m.certainty != "negated"]
         path_docs = [v for v in an.own if v.kind in ("pathology", "cytology")]
@@ -272,6 +273,7 @@ class TumourAssessor(Assessor[TumourDisease, Found]):
         return f
 
     def evidence(self, a: Assessment, an: CaseAnalysis, d: TumourDisease, f: Found) -> None:
+        """Met by the first basis of ``basis_order`` that has documents; else missing or unconfirmed."""
         by_basis = {"pathology": f.path_pos, "cytology": f.cyto_pos, "clinical": f.clinical}
         if a.scope == "not_covered":
             a.status = "missing"

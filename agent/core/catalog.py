@@ -22,10 +22,10 @@ from agent.core.criteria import (
     HypertensionDisease,
     Parameters,
     Rules,
+    Strict,
     TransplantDisease,
     Treatment,
     TumourDisease,
-    _Strict,
     problems_of,
 )
 
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-class Catalog(_Strict):
+class Catalog(Strict):
     """The whole catalogue."""
 
     catalog_version: str

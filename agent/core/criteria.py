@@ -78,18 +78,20 @@ def num(x: float) -> str:
     return f"{x:g}"
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A catalogue block: a key not declared here is an error, never ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class Param(_Strict, Generic[T]):
+class Param(Strict, Generic[T]):
     """A region parameter and the clause that states it."""
 
     value: T
     clause_id: str
 
 
-class Parameters(_Strict):
+class Parameters(Strict):
     """Parameters every check reads (RULES.md §1–2)."""
 
     validity_months: Param[Months] = Field(description="认定有效期 from the application date.")
@@ -99,7 +101,7 @@ class Parameters(_Strict):
     active_insurance_statuses: Param[Words] = Field(description="Insurance statuses that count as insured.")
 
 
-class _Criteria(_Strict):
+class _Criteria(Strict):
     clause_id: str = Field(description="The 认定标准 clause stating these criteria.")
 
 
@@ -153,7 +155,7 @@ class DiabetesCriteria(_Criteria):
     findings: Findings = Field(description="Complications: name -> words that state it.")
 
 
-class CodeRule(_Strict):
+class CodeRule(Strict):
     """Which ICD-10 codes qualify for a disease."""
 
     qualifying: Words = Field(description="WHO codes or ranges (C00-C97, N18.5, Z94).")
@@ -163,7 +165,7 @@ class CodeRule(_Strict):
     clause_id: str
 
 
-class Treatment(_Strict):
+class Treatment(Strict):
     """Covered treatments and whether the disease needs a plan (check 5)."""
 
     required: bool
@@ -171,7 +173,7 @@ class Treatment(_Strict):
     clause_id: str
 
 
-class Disease(_Strict):
+class Disease(Strict):
     """One covered disease (the fields every kind shares)."""
 
     name: str
@@ -188,26 +190,36 @@ class Disease(_Strict):
 
 
 class TumourDisease(Disease):
+    """A disease of kind ``tumour`` (恶性肿瘤门诊治疗)."""
+
     kind: Literal["tumour"]
     evidence: TumourCriteria
 
 
 class DialysisDisease(Disease):
+    """A disease of kind ``dialysis`` (尿毒症透析)."""
+
     kind: Literal["dialysis"]
     evidence: DialysisCriteria
 
 
 class TransplantDisease(Disease):
+    """A disease of kind ``transplant`` (器官移植术后抗排异治疗)."""
+
     kind: Literal["transplant"]
     evidence: TransplantCriteria
 
 
 class HypertensionDisease(Disease):
+    """A disease of kind ``hypertension`` (高血压（伴并发症）)."""
+
     kind: Literal["hypertension"]
     evidence: HypertensionCriteria
 
 
 class DiabetesDisease(Disease):
+    """A disease of kind ``diabetes`` (糖尿病（伴并发症）)."""
+
     kind: Literal["diabetes"]
     evidence: DiabetesCriteria
 
@@ -218,13 +230,13 @@ AnyDisease = Annotated[
 ]
 
 
-class RuleClauses(_Strict):
+class RuleClauses(Strict):
     """Clauses cited for one check."""
 
     clause_ids: Words
 
 
-class Rules(_Strict):
+class Rules(Strict):
     """Clauses cited for each check (RULES.md §2); the first one of each topic is quoted."""
 
     insurance_status: RuleClauses
