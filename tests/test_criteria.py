@@ -487,3 +487,26 @@ def test_a_changed_window_changes_the_words_of_the_expiry(kb_home: Path, tmp_pat
         rec = review_case(load_case(folder), build_deps(Settings(home=kb_home, catalog_path=path)))
         check = next(c for c in rec.checks if c.id == "diagnosis_evidence")
         assert check.detail == f"最新认定材料日期为2023-03-20，{words}。"
+
+
+def test_the_clinical_basis_message_names_the_level_and_documents_of_the_catalogue(
+    kb_home: Path, tmp_path: Path
+) -> None:
+    from agent.records.case import load_case
+    from agent.review.deps import build_deps
+    from agent.review.recommend import review_case
+
+    def edit(raw: dict[str, Any]) -> None:
+        _evidence("tumour", "min_hospital_level_clinical", 3)(raw)
+        _evidence("tumour", "clinical_documents", ["discharge"])(raw)
+
+    folder = write_case(tmp_path / "cases", base_case(), CLINICAL)
+    rec = review_case(load_case(folder), build_deps(Settings(home=kb_home, catalog_path=_catalog(tmp_path, edit))))
+    check = next(c for c in rec.checks if c.id == "diagnosis_evidence")
+    assert check.detail == "恶性肿瘤诊断无病理、细胞学报告或附影像依据的三级及以上医院出院小结支持。"
+
+
+def test_kb_check_of_the_shipped_catalogue_finds_nothing(deps: Any) -> None:
+    from agent.kb.check import check_catalog
+
+    assert check_catalog(deps.kb.clauses, SHIPPED) == []

@@ -11,7 +11,7 @@ from agent.assess.base import Assessment, Assessor, date_span, finish_dates, set
 from agent.core.catalog import TumourDisease, code_in
 from agent.core.criteria import LEVEL_CN, TumourCriteria
 from agent.extract.analysis import CLINICAL_KINDS, CaseAnalysis
-from agent.extract.document import DocView
+from agent.extract.document import KIND_LABEL, DocView
 from agent.extract.lexicon import lexicon
 from agent.extract.mentions import Mention, diagnosis_item
 
@@ -116,6 +116,11 @@ def _states_diagnosis(m: Mention) -> bool:
     """Whether the sentence holding ``m`` states a diagnosis."""
     s, e = m.view.clause_bounds(m.start, m.end, commas=True, enumeration=False)
     return bool(_DIAGNOSIS_VERBS.search(m.view.half[s:e]))
+
+
+def _documents(crit: TumourCriteria, sep: str) -> str:
+    """The clinical document kinds as the messages name them: ``诊断证明/出院小结``."""
+    return sep.join("诊断证明" if k == "certificate" else KIND_LABEL[k] for k in crit.clinical_documents)
 
 
 def _codes(patterns: list[str]) -> str:
@@ -229,10 +234,11 @@ def _not_met(a: Assessment, d: TumourDisease, f: Found) -> None:
     if confirmed_any:
         a.status, a.detail = (
             "missing",
-            f"恶性肿瘤诊断无病理、细胞学报告或附影像依据的{level}及以上医院诊断证明/出院小结支持",
+            f"恶性肿瘤诊断无病理、细胞学报告或附影像依据的{level}及以上医院{_documents(d.evidence, '/')}支持",
         )
         a.evidence_spans = [confirmed_any[0].view.span(confirmed_any[0].start, confirmed_any[0].end)]
-        a.missing.append(f"缺少病理或细胞学报告（或{level}及以上医院附CT/MRI/PET-CT依据的诊断证明、出院小结）")
+        docs = _documents(d.evidence, "、")
+        a.missing.append(f"缺少病理或细胞学报告（或{level}及以上医院附CT/MRI/PET-CT依据的{docs}）")
     elif uncertain:
         a.status, a.detail = "unconfirmed", "恶性肿瘤仅为疑似诊断（考虑/疑似/待排等），尚未确诊"
         a.evidence_spans = [m.view.span(*m.view.clause_bounds(m.start, m.end, commas=True)) for m in uncertain[:2]]
