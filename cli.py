@@ -159,15 +159,14 @@ def kb_search(
 
 @kb_app.command("check")
 def kb_check() -> None:
-    """Verify the catalogue against the knowledge base: every clause id resolves, every topic has
-    a clause, every disease has criteria. Exit code 1 names each problem."""
-    from agent.core.catalog import load_catalog
-    from agent.kb.check import check_kb
+    """Verify the catalogue against the knowledge base: every key is known, every clause id resolves,
+    every topic has a clause. Exit code 1 names each problem."""
+    from agent.kb.check import check_catalog
     from agent.report.terminal import render_check
 
     settings = _settings()
     kb = _open_kb()
-    problems = check_kb(kb.clauses, load_catalog(settings.catalog_path))
+    problems = check_catalog(kb.clauses, settings.catalog_path)
     render_check(problems, kb.version)
     if problems:
         raise typer.Exit(1)

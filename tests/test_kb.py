@@ -249,14 +249,35 @@ def test_kb_check_names_each_problem(deps: object, tmp_path: Path) -> None:
 
     raw = yaml.safe_load((SHIPPED_POLICIES.parent / "catalog.yaml").read_text(encoding="utf-8"))
     raw["rules"]["identity"]["clause_ids"] = ["REF-MT-2025#第九十九条"]
-    raw["diseases"][1]["evidence"] = {"clause_id": raw["diseases"][1]["evidence"]["clause_id"]}
+    raw["parameters"]["validity_months"]["clause_id"] = "REF-MT-2025#第九十八条"
+    raw["diseases"][2]["evidence"]["drugs"].append("阿司匹林")
     p = tmp_path / "catalog.yaml"
     p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     clauses = [c for c in deps.kb.clauses if "identity" not in c.topics]  # type: ignore[attr-defined]
     problems = check_kb(clauses, load_catalog(p))
     assert "rules.identity: clause REF-MT-2025#第九十九条 is not in the knowledge base" in problems
+    assert "parameters.validity_months: clause REF-MT-2025#第九十八条 is not in the knowledge base" in problems
     assert "topic 'identity' has no clause tagged with it" in problems
-    assert "disease '尿毒症透析' has no evidence criteria" in problems
+    assert (
+        "diseases[器官移植术后抗排异治疗].evidence.drugs: '阿司匹林' is not an anti-rejection drug of the lexicon"
+        in problems
+    )
+
+
+def test_kb_check_names_each_key_the_typed_load_rejects(deps: object, tmp_path: Path) -> None:
+    import yaml
+
+    from agent.kb.check import check_catalog
+
+    raw = yaml.safe_load((SHIPPED_POLICIES.parent / "catalog.yaml").read_text(encoding="utf-8"))
+    raw["diseases"][1]["evidence"] = {"clause_id": raw["diseases"][1]["evidence"]["clause_id"]}
+    p = tmp_path / "catalog.yaml"
+    p.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    assert check_catalog(deps.kb.clauses, p) == [  # type: ignore[attr-defined]
+        f"{p}: diseases[尿毒症透析].evidence: missing key 'egfr_max'",
+        f"{p}: diseases[尿毒症透析].evidence: missing key 'scr_min_umol_l'",
+        f"{p}: diseases[尿毒症透析].evidence: missing key 'min_reports'",
+    ]
 
 
 def test_search_json_shape_and_reopen_in_new_process(home: Path) -> None:

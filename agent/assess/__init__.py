@@ -1,8 +1,10 @@
 """Assessors: is a disease's certification evidence (认定标准, RULES.md §1) in the records?
 
-One assessor per disease kind behind one interface, ``assess(analysis, disease) -> Assessment``,
-chosen by the catalogue's ``kind``. Assessors hold logic only: thresholds, word lists and windows
-come from the disease's typed criteria in the catalogue (``agent.core.catalog``) or the lexicon.
+One assessor per disease kind (``tumour``, ``dialysis``, ``transplant``, ``hypertension``,
+``diabetes``: one module each) behind one interface, ``assess(analysis, disease) -> Assessment``,
+chosen by the catalogue's ``kind`` in ``dispatch``; each fills in the steps of the skeleton
+``base.Assessor``. Assessors hold logic only: thresholds, word lists and windows come from the
+disease's typed criteria (``agent.core.criteria``, loaded by ``agent.core.catalog``) or the lexicon.
 
 May import: ``agent.extract``, ``agent.coding``, ``agent.core``. Never: review, kb, llm, report, cli.
 """

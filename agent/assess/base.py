@@ -1,5 +1,6 @@
-"""The shared skeleton of every assessor: the Assessment it returns, the primary diagnosis from its
-diagnosis item, dates and the evidence window, and the assessment of a disease outside the catalogue."""
+"""The shared skeleton of every assessor: the Assessment it returns, the order of the steps
+(scope, treatments, evidence, plan) in ``Assessor``, the primary diagnosis from its diagnosis item,
+dates and the evidence window, and the assessment of a disease outside the catalogue."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import datetime as dt
 import itertools
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Generic, Literal, TypeVar
 
 from agent.coding.icd10 import find_codes
 from agent.core.catalog import Disease, code_in
+from agent.core.criteria import months_cn
 from agent.core.models import Span
 from agent.extract.analysis import CLINICAL_KINDS, CaseAnalysis
 from agent.extract.dates import add_months
@@ -20,6 +22,8 @@ from agent.extract.mentions import Mention, clean_name, diagnosis_item, name_cod
 
 Status = Literal["met", "missing", "unconfirmed", "expired"]
 Scope = Literal["pass", "not_covered", "no_diagnosis"]
+D = TypeVar("D", bound=Disease)
+F = TypeVar("F")
 
 
 @dataclass
@@ -58,12 +62,60 @@ class Assessment:
         return "CRITERIA_MET"
 
 
-def _date_span(v: DocView) -> list[Span]:
+class Assessor(Generic[D, F]):
+    """The skeleton every assessor follows; a kind fills in ``scope`` (check 3: the primary
+    diagnosis, returning what it found) and ``evidence`` (check 4), from its typed criteria."""
+
+    plan_missing: ClassVar[str] = "提供治疗方案或治疗记录"
+
+    def __call__(self, an: CaseAnalysis, d: D) -> Assessment:
+        """The assessment of ``d`` in this case."""
+        a = Assessment(disease=d)
+        found = self.scope(a, an, d)
+        a.modalities, a.modality_spans = an.modalities(list[str](d.treatment.modalities))
+        a.plan, a.plan_spans = bool(a.modalities), list(a.modality_spans)
+        self.evidence(a, an, d, found)
+        if d.treatment.required and not a.plan:
+            a.missing.append(self.plan_missing)
+        return a
+
+    def scope(self, a: Assessment, an: CaseAnalysis, d: D) -> F:
+        """Set the primary diagnosis and ``a.scope``; return what the evidence step needs."""
+        raise NotImplementedError
+
+    def evidence(self, a: Assessment, an: CaseAnalysis, d: D, found: F) -> None:
+        """Set ``a.status``, basis, evidence spans, detail and what is missing."""
+        raise NotImplementedError
+
+
+class MentionAssessor(Assessor[D, list[Mention]]):
+    """The four non-tumour kinds: scope from the disease mentions (``family`` names the related
+    codes that make a diagnosis 'not covered' rather than absent); a primary diagnosis that is only
+    suspected is DIAGNOSIS_UNCONFIRMED before any criterion is looked at."""
+
+    family: ClassVar[list[str]] = []
+
+    def scope(self, a: Assessment, an: CaseAnalysis, d: D) -> list[Mention]:
+        """The primary diagnosis among the disease mentions; returns the qualifying mentions."""
+        return scope_from_mentions(a, an, d, self.family)
+
+    def evidence(self, a: Assessment, an: CaseAnalysis, d: D, found: list[Mention]) -> None:
+        """DIAGNOSIS_UNCONFIRMED for a suspected diagnosis, else the kind's criteria."""
+        if not unconfirmed(a, found):
+            self.criteria(a, an, d, found)
+
+    def criteria(self, a: Assessment, an: CaseAnalysis, d: D, mentions: list[Mention]) -> None:
+        """The kind's 认定标准 on a diagnosis that is not merely suspected."""
+        raise NotImplementedError
+
+
+def date_span(v: DocView) -> list[Span]:
+    """The span of the document's own date, if it states one."""
     s = v.date_span()
     return [s] if s else []
 
 
-def _set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str]) -> None:
+def set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str]) -> None:
     """Name and code of the primary diagnosis from its diagnosis item."""
     s, e = diagnosis_item(m.view, m.start)
     if not (s <= m.start < e):
@@ -130,54 +182,28 @@ def segment(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
     return s, e
 
 
-def _refine_subsite(code: str | None, views: list[DocView]) -> str | None:
-    """An unspecified tumour code (C50.9, C34.9) made specific when the pathology names one
-    subsite of that organ (外下象限 -> C50.5); several subsites leave it unspecified."""
-    from agent.extract.lexicon import lexicon
-
-    if not code or not (code.endswith(".9") or len(code) == 3):
-        return code
-    cat = code[:3]
-    found = set()
-    for v in views:
-        body = "".join(v.half[s.start : s.end] for s in v.sections if s.name not in ("clinical_dx", "family", "past"))
-        for keys, sub_code in lexicon().sites:
-            specific = sub_code.startswith(cat) and sub_code != code and not sub_code.endswith(".9")
-            # 乳头 is a landmark in gross descriptions (距乳头3cm), not a subsite
-            if specific and "乳头" not in keys and all(k in body for k in keys):
-                found.add(sub_code)
-    return found.pop() if len(found) == 1 else code
+def window_start(an: CaseAnalysis, months: int) -> dt.date:
+    """The first day of a window of ``months`` ending on the application date."""
+    return add_months(an.app_date, -months)
 
 
-_DIAGNOSIS_VERBS = re.compile(r"诊断|确诊|证实|病理示|病理提示|病理报告示|活检示|明确为|考虑为")
-
-
-def _states_diagnosis(m: Mention) -> bool:
-    """Whether the sentence holding ``m`` states a diagnosis."""
-    s, e = m.view.clause_bounds(m.start, m.end, commas=True, enumeration=False)
-    return bool(_DIAGNOSIS_VERBS.search(m.view.half[s:e]))
-
-
-def _window_start(an: CaseAnalysis) -> dt.date:
-    return add_months(an.app_date, -int(an.catalog.param("evidence_max_age_months", 24)))
-
-
-def _finish_dates(a: Assessment, an: CaseAnalysis, qualifying: list[DocView], date_docs: list[DocView]) -> None:
+def finish_dates(a: Assessment, an: CaseAnalysis, qualifying: list[DocView], date_docs: list[DocView]) -> None:
     """Basis date from ``date_docs`` (newest), and EVIDENCE_EXPIRED when every qualifying
-    document is older than the evidence window."""
+    document is older than the evidence window (parameter ``evidence_max_age_months``)."""
     best = an.newest(date_docs or qualifying)
     if best is not None:
         a.basis_date = best.date
-        a.basis_spans = _date_span(best)
+        a.basis_spans = date_span(best)
+    months = an.catalog.parameters.evidence_max_age_months.value
     newest_q = an.newest(qualifying)
-    if a.status == "met" and newest_q is not None and newest_q.date and newest_q.date < _window_start(an):
+    if a.status == "met" and newest_q is not None and newest_q.date and newest_q.date < window_start(an, months):
         a.status = "expired"
-        a.detail = f"最新认定材料日期为{newest_q.date.isoformat()}，距申请日已超过2年"
-        a.missing.append("提供近2年内的认定材料（检查、检验或诊疗记录）")
+        a.detail = f"最新认定材料日期为{newest_q.date.isoformat()}，距申请日已超过{months_cn(months)}"
+        a.missing.append(f"提供近{months_cn(months)}内的认定材料（检查、检验或诊疗记录）")
 
 
 # ---------------------------------------------------------------- shared for the four other diseases
-def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: list[str]) -> list[Mention]:
+def scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: list[str]) -> list[Mention]:
     """Primary diagnosis and check-3 scope for a non-tumour disease; returns its mentions."""
     qualifying = [m for m in an.disease_mentions_in(d.icd10.qualifying + d.icd10.also) if m.certainty != "negated"]
     if d.icd10.with_kidney_failure and an.disease_mentions_in(["N17-N19"]):
@@ -196,7 +222,7 @@ def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: li
         default=None,
     )
     if primary is not None:
-        _set_primary(a, primary, tumour=False, patterns=d.icd10.qualifying + d.icd10.also + d.icd10.with_kidney_failure)
+        set_primary(a, primary, tumour=False, patterns=d.icd10.qualifying + d.icd10.also + d.icd10.with_kidney_failure)
         if a.icd10 is None or not code_in(a.icd10, d.icd10.qualifying + d.icd10.also + d.icd10.with_kidney_failure):
             a.icd10 = primary.code
         a.rank = an.dx_rank(primary) + (0 if primary.view.kind in CLINICAL_KINDS else 50)
@@ -205,7 +231,7 @@ def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: li
     related = [m for m in an.disease_mentions_in(family) if m.certainty != "negated"]
     if related:
         m = related[0]
-        _set_primary(a, m, tumour=False, patterns=family)
+        set_primary(a, m, tumour=False, patterns=family)
         a.scope, a.scope_detail = "not_covered", f"诊断“{a.primary_name}”（{a.icd10}）不在{d.name}的编码范围内"
     else:
         a.scope_detail = f"病历中未找到{d.name}相关诊断名称或编码"
@@ -213,12 +239,28 @@ def _scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: li
     return []
 
 
-def _unconfirmed(a: Assessment, mentions: list[Mention]) -> bool:
+def unconfirmed(a: Assessment, mentions: list[Mention]) -> bool:
+    """DIAGNOSIS_UNCONFIRMED when every mention of the diagnosis is only suspected."""
     if mentions and not any(m.certainty == "confirmed" for m in mentions):
         a.status, a.detail = "unconfirmed", "主要诊断仅为疑似，尚未确诊"
         a.missing.append("提供确诊该病的诊断证明或检查报告")
         return True
     return False
+
+
+def views_of(ms: list[Mention]) -> list[DocView]:
+    """The documents of ``ms``, in order, each once."""
+    seen: list[DocView] = []
+    for m in ms:
+        if m.view not in seen:
+            seen.append(m.view)
+    return seen
+
+
+def docs_stating(disease: list[Mention], proof_views: list[DocView]) -> list[DocView]:
+    """Documents stating the diagnosis together with its grade/complication (not findings-only)."""
+    dx_views = views_of([m for m in disease if m.certainty == "confirmed"])
+    return [v for v in dx_views if v in proof_views]
 
 
 def assess_uncovered(an: CaseAnalysis, requested: str | None) -> Assessment:
@@ -253,6 +295,6 @@ def assess_uncovered(an: CaseAnalysis, requested: str | None) -> Assessment:
             same = [w for w in views if (w.kind == "pathology") == (v.kind == "pathology") and name in w.text]
             best = an.newest(same or [v])
             if best is not None:
-                a.basis_date, a.basis_spans = best.date, _date_span(best)
+                a.basis_date, a.basis_spans = best.date, date_span(best)
             return a
     return a

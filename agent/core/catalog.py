@@ -1,5 +1,6 @@
 """The disease catalogue (knowledge_base/catalog.yaml): qualifying codes, evidence criteria,
-parameters, and the clause that states each rule."""
+parameters, and the clause that states each rule — loaded into the typed models of
+``agent.core.criteria``, so that every key is read or rejected."""
 
 from __future__ import annotations
 
@@ -7,69 +8,58 @@ import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import PrivateAttr, ValidationError
 
-from agent.core.errors import CertreviewError
+from agent.core.criteria import (
+    AnyDisease,
+    CatalogError,
+    CodeRule,
+    DiabetesDisease,
+    DialysisDisease,
+    Disease,
+    HypertensionDisease,
+    Parameters,
+    Rules,
+    Strict,
+    TransplantDisease,
+    Treatment,
+    TumourDisease,
+    problems_of,
+)
 
-
-class _M(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class CodeRule(_M):
-    """Which ICD-10 codes qualify for a disease."""
-
-    qualifying: list[str] = Field(description="WHO codes or ranges (C00-C97, N18.5, Z94).")
-    in_situ: list[str] = Field(default_factory=list, description="Codes that qualify only if include_in_situ.")
-    with_kidney_failure: list[str] = Field(default_factory=list, description="Qualify with a kidney-failure diagnosis.")
-    also: list[str] = Field(default_factory=list, description="Codes accepted beside a qualifying one.")
-    clause_id: str
-
-
-class Evidence(_M):
-    """认定标准 parameters of a disease (keys differ by disease kind)."""
-
-    clause_id: str
-    findings: dict[str, list[str]] = Field(default_factory=dict)
-    drugs: list[str] = Field(default_factory=list)
-
-
-class Treatment(_M):
-    """Covered treatments and whether the disease needs a plan (check 5)."""
-
-    required: bool = False
-    modalities: list[str] = Field(default_factory=list)
-    clause_id: str
-
-
-class Disease(_M):
-    """One covered disease."""
-
-    name: str
-    kind: str
-    national_code: str | None = None
-    aliases: list[str] = Field(default_factory=list)
-    icd10: CodeRule
-    evidence: Evidence
-    treatment: Treatment
-
-    def clause_ids(self) -> list[str]:
-        """Every clause this disease's rules cite."""
-        return [self.icd10.clause_id, self.evidence.clause_id, self.treatment.clause_id]
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "CodeRule",
+    "DiabetesDisease",
+    "DialysisDisease",
+    "Disease",
+    "HypertensionDisease",
+    "TransplantDisease",
+    "Treatment",
+    "TumourDisease",
+    "code_in",
+    "load_catalog",
+    "parse_catalog",
+]
 
 
-class Catalog(_M):
+class Catalog(Strict):
     """The whole catalogue."""
 
     catalog_version: str
     region: str
-    parameters: dict[str, Any]
-    rules: dict[str, dict[str, Any]]
-    diseases: list[Disease]
-    sha256: str = ""
+    parameters: Parameters
+    rules: Rules
+    diseases: list[AnyDisease]
+    _sha256: str = PrivateAttr(default="")
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the catalogue file (provenance of every recommendation)."""
+        return self._sha256
 
     def disease(self, name: str | None) -> Disease | None:
         """The covered disease named ``name`` (exact name or alias, punctuation-insensitive)."""
@@ -85,19 +75,16 @@ class Catalog(_M):
         return None
 
     def rule_clauses(self, rule: str) -> list[str]:
-        """Clause ids cited for a check."""
-        return list(self.rules.get(rule, {}).get("clause_ids", []))
+        """Clause ids cited for a check (a rule the catalogue does not declare is a bug, not [])."""
+        return list(getattr(self.rules, rule).clause_ids)
 
     def all_clause_ids(self) -> list[tuple[str, str]]:
         """(where, clause_id) for every clause the catalogue names."""
-        out = [(f"rules.{r}", c) for r, v in self.rules.items() for c in v.get("clause_ids", [])]
+        out = [(f"parameters.{k}", getattr(self.parameters, k).clause_id) for k in Parameters.model_fields]
+        out += [(f"rules.{r}", c) for r in Rules.model_fields for c in getattr(self.rules, r).clause_ids]
         for d in self.diseases:
             out += [(f"diseases[{d.name}].{k}", getattr(d, k).clause_id) for k in ("icd10", "evidence", "treatment")]
         return out
-
-    def param(self, key: str, default: Any = None) -> Any:
-        """A parameter value."""
-        return self.parameters.get(key, default)
 
 
 def _norm(s: str) -> str:
@@ -119,22 +106,34 @@ def code_in(code: str, patterns: list[str]) -> bool:
     return False
 
 
-@lru_cache(maxsize=8)
-def _load(path: str, mtime: float) -> Catalog:
-    raw = Path(path).read_bytes()
+def parse_catalog(raw: bytes, path: str) -> Catalog:
+    """The typed catalogue from the file's bytes; ``CatalogError`` names every bad key."""
     try:
         data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise CatalogError(path, [f"not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise CatalogError(path, ["the file is not a YAML mapping of catalog_version, region, parameters, …"])
+    try:
         cat = Catalog.model_validate(data)
-    except (yaml.YAMLError, ValueError) as exc:
-        raise CertreviewError(
-            f"catalogue {path} is invalid: {exc}", "Fix the YAML; see knowledge_base/catalog.yaml."
-        ) from None
-    cat.sha256 = hashlib.sha256(raw).hexdigest()
+    except ValidationError as exc:
+        raise CatalogError(path, problems_of(exc, data)) from None
+    cat._sha256 = hashlib.sha256(raw).hexdigest()
     return cat
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float) -> Catalog:
+    return parse_catalog(Path(path).read_bytes(), path)
 
 
 def load_catalog(path: Path) -> Catalog:
     """Load (and cache, until the file changes) the catalogue."""
     if not path.exists():
-        raise CertreviewError(f"catalogue not found: {path}", "Set CERTREVIEW_CATALOG_PATH or restore catalog.yaml.")
+        raise CatalogError(
+            str(path),
+            ["file not found"],
+            "Set CERTREVIEW_CATALOG_PATH or restore knowledge_base/catalog.yaml.",
+            message=f"catalogue not found: {path}",
+        )
     return _load(str(path), path.stat().st_mtime)

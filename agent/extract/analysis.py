@@ -16,7 +16,12 @@ from agent.extract.mentions import Mention, disease_mentions, finding_mentions, 
 from agent.extract.treatments import TreatmentMention, treatment_mentions
 
 CLINICAL_KINDS = ("discharge", "certificate", "outpatient", "admission", "consult", "operation")
-_LOW_LEVEL = ("一级医院", "一级甲等", "一级乙等", "社区卫生服务", "卫生院", "诊所", "门诊部", "卫生室", "医务室")
+# How a record's heading states its institution's level (医院等级); primary-care institutions are below 二级.
+_LEVEL_WORDS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, ("一级医院", "一级甲等", "一级乙等", "社区卫生服务", "卫生院", "诊所", "门诊部", "卫生室", "医务室")),
+    (2, ("二级医院", "二级甲等", "二级乙等", "二甲")),
+    (3, ("三级医院", "三级甲等", "三级乙等", "三甲")),
+)
 
 
 class CaseAnalysis:
@@ -85,10 +90,11 @@ class CaseAnalysis:
         return max(dated, key=lambda v: v.date or dt.date.min) if dated else (views[0] if views else None)
 
     @staticmethod
-    def low_level_hospital(view: DocView) -> bool:
-        """Whether the record's heading names an institution below 二级."""
+    def hospital_level(view: DocView) -> int | None:
+        """The level (1–3) of the institution the record's heading names, the lowest where it
+        names several; None where it states none (the level is then not held against it)."""
         head = view.half[:200]
-        return any(w in head for w in _LOW_LEVEL)
+        return next((level for level, words in _LEVEL_WORDS if any(w in head for w in words)), None)
 
     @staticmethod
     def relevant(m: Mention) -> bool:

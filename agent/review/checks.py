@@ -3,12 +3,13 @@ clauses that state it; and the decision they add up to."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.assess import Assessment
 from agent.core.catalog import Catalog
-from agent.core.models import CaseInfo, Check, Citation, Clause, Decision, Span
+from agent.core.models import CaseInfo, Check, Citation, Clause, Decision, ExistingCertification, Span
 from agent.extract.analysis import CaseAnalysis
 from agent.extract.dates import add_months
 from agent.extract.lexicon import MODALITY_CN
@@ -81,7 +82,7 @@ def _rule(catalog: Catalog, rule: str) -> list[str]:
 def check_insurance(info: CaseInfo, catalog: Catalog, cite: Cite) -> Check:
     """1. Insurance status on the application date."""
     status = info.applicant.insurance.status
-    active = catalog.param("active_insurance_statuses", ["正常参保"])
+    active = catalog.parameters.active_insurance_statuses.value
     cites = cite(_rule(catalog, "insurance_status"), CHECK_TOPICS["insurance_status"])
     if status in active:
         return _check("insurance_status", "pass", None, f"申请日参保状态为“{status}”。", [], cites)
@@ -89,7 +90,7 @@ def check_insurance(info: CaseInfo, catalog: Catalog, cite: Cite) -> Check:
         "insurance_status",
         "fail",
         "INSURANCE_INACTIVE",
-        f"申请日参保状态为“{status}”，不属于正常参保，不予受理。",
+        f"申请日参保状态为“{status}”，不属于{'、'.join(active)}，不予受理。",
         [],
         cites,
     )
@@ -173,19 +174,27 @@ def check_treatment(a: Assessment, catalog: Catalog, cite: Cite) -> Check:
     )
 
 
+def _valid_until(cert: ExistingCertification, catalog: Catalog) -> dt.date | None:
+    """The certificate's last day: as recorded, else ``validity_months`` from its start (the day
+    before that date); None when neither is known (held as open-ended)."""
+    if cert.valid_until is not None or cert.valid_from is None:
+        return cert.valid_until
+    return add_months(cert.valid_from, catalog.parameters.validity_months.value) - dt.timedelta(days=1)
+
+
 def duplicate_status(info: CaseInfo, a: Assessment, catalog: Catalog) -> tuple[str, str]:
     """('duplicate' | 'renewal' | 'none', detail) for existing certifications of the same disease."""
     if a.disease is None:
         return "none", ""
     date = info.application_date
-    window = int(catalog.param("renewal_window_months", 6))
+    window = catalog.parameters.renewal_window_months.value
     for cert in info.existing_certifications:
         if catalog.disease(cert.disease) is not a.disease:
             continue
         if cert.valid_from and cert.valid_from > date:
             continue
-        if cert.valid_until is None or cert.valid_until >= date:
-            until = cert.valid_until
+        until = _valid_until(cert, catalog)
+        if until is None or until >= date:
             if until is None or until > add_months(date, window):
                 return "duplicate", f"已持有{a.disease.name}认定，有效期至{until or '长期'}，距到期超过{window}个月"
             return "renewal", f"已持有{a.disease.name}认定，有效期至{until}，处于到期前{window}个月复审期内"
