@@ -68,9 +68,14 @@ def _echo_json(data: Any) -> None:
 @kb_app.command("refresh")
 def kb_refresh(
     path: Annotated[
-        Path | None, typer.Option("--path", help="Folder of policy documents (default: the shipped reference policy).")
+        Path | None,
+        typer.Option(
+            "--path", help="Folder of policy documents (default: the last one given, else the shipped policy)."
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild even when nothing changed.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when nothing changed (a damaged build is rebuilt anyway).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the change report as JSON.")] = False,
 ) -> None:
     """Re-index what changed: new and changed files are embedded, vanished ones dropped.
@@ -79,7 +84,7 @@ def kb_refresh(
     leaves the previous index serving. Exit code 5 when some files were skipped.
     """
     from agent.kb.service import refresh
-    from agent.report.terminal import kb_progress, render_refresh
+    from agent.report.terminal import kb_progress, out, render_refresh
 
     settings = _settings()
     if path is not None and not path.is_dir():
@@ -91,7 +96,10 @@ def kb_refresh(
     if as_json:
         _echo_json(report.to_dict())
     else:
+        if report.repair_note():
+            out.print(report.repair_note(), markup=False, soft_wrap=True)
         render_refresh(report)
+        out.print(report.source_note(), markup=False, soft_wrap=True)
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
 

@@ -10,7 +10,7 @@ from agent.core.catalog import Catalog, code_in
 from agent.core.models import Case, Span
 from agent.extract.document import DX_SECTIONS, HISTORY_SECTIONS, DocView
 from agent.extract.identity import Identity, document_identity
-from agent.extract.injection import find_injections
+from agent.extract.injection import find_injections, masked_location
 from agent.extract.labs import LabValue, lab_values
 from agent.extract.mentions import Mention, disease_mentions, finding_mentions, tumour_mentions
 from agent.extract.treatments import TreatmentMention, treatment_mentions
@@ -33,11 +33,15 @@ class CaseAnalysis:
         self.views = [DocView(d) for d in case.documents]
         self.injections: list[Span] = []
         self.injection_titles: list[str] = []
+        # where each masked instruction stands (records/病理.txt第3行, records/x.json标题), for the 审核意见
+        self.masked: list[str] = []
         for v in self.views:
             spans, title_hit = find_injections(v)
             self.injections += spans
+            self.masked += [masked_location(v, s) for s in spans]
             if title_hit:
                 self.injection_titles.append(v.name)
+                self.masked.append(f"{v.name}标题")
         self.identities: dict[str, Identity] = {v.name: document_identity(v, case.info.applicant) for v in self.views}
         # a record about someone else is evidence of nothing for this applicant
         self.own = [v for v in self.views if not self.identities[v.name].problems]

@@ -10,6 +10,7 @@ from typing import Any
 from agent.core.config import Settings
 from agent.core.errors import KBError
 from agent.core.models import Clause, SearchHit
+from agent.kb.health import quick_problems
 from agent.kb.index import KBIndex, Mode
 from agent.kb.store import KBStore, Progress, RefreshReport
 
@@ -62,18 +63,36 @@ class KnowledgeBase:
         return self.index.search(query, k=k, topic=topic, mode=mode)
 
 
+def policy_source(settings: Settings, path: Path | None = None) -> tuple[Path, str]:
+    """The policy folder a refresh reads, and why: ``given`` (``--path``), ``setting``
+    (CERTREVIEW_POLICIES_DIR), ``remembered`` (the folder the live build came from: a ``--path``
+    stays until another is given) or ``default`` (the shipped reference policy)."""
+    if path is not None:
+        return path.resolve(), "given"
+    if "policies_dir" in settings.model_fields_set:
+        return settings.policies_dir.resolve(), "setting"
+    remembered = KBStore(settings.kb_home).remembered_source()
+    if remembered is None:
+        return settings.policies_dir.resolve(), "default"
+    folder = Path(remembered)
+    if not folder.is_dir():
+        raise KBError(
+            f"the knowledge base was built from {folder}, which is no longer a folder",
+            "Give the policy folder to use: `certreview kb refresh --path DIR`.",
+        )
+    return folder, "remembered"
+
+
 def refresh(
     settings: Settings, path: Path | None = None, progress: Progress | None = None, *, force: bool = False
 ) -> RefreshReport:
-    """Refresh the knowledge base of ``settings.home`` from ``path`` (default: the shipped policies)."""
+    """Refresh the knowledge base of ``settings.home`` from ``path``, else from the folder the live
+    build came from, else from the shipped policies; a damaged live build is rebuilt."""
     store = KBStore(settings.kb_home)
-    return store.refresh(
-        (path or settings.policies_dir).resolve(),
-        embedder_name(settings),
-        embedder_factory(settings),
-        progress,
-        force=force,
-    )
+    folder, origin = policy_source(settings, path)
+    report = store.refresh(folder, embedder_name(settings), embedder_factory(settings), progress, force=force)
+    report.source_origin = origin
+    return report
 
 
 def open_kb(
@@ -81,11 +100,16 @@ def open_kb(
 ) -> KnowledgeBase:
     """Open the live knowledge base, building it from the shipped policies if there is none."""
     store = KBStore(settings.kb_home)
-    if store.current_dir() is None:
+    if store.named_build() is None:
         if on_build:
             on_build()
         refresh(settings, progress=progress)
+    name = store.named_build()
+    problems = quick_problems(store.builds / name) if name else ["CURRENT names no build"]
     folder, manifest = store.current_dir(), store.manifest()
-    if folder is None or manifest is None:
-        raise KBError("the knowledge base could not be built", "Run `certreview kb refresh` to see why.")
+    if problems or folder is None or manifest is None:
+        raise KBError(
+            f"the knowledge base build {name} is damaged: {'; '.join(problems)}",
+            "Run `certreview kb refresh`: it rebuilds a damaged knowledge base.",
+        )
     return KnowledgeBase(folder, manifest, embedder_factory(settings))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -25,9 +24,18 @@ from filelock import FileLock, Timeout
 
 from agent.core.errors import DocumentError, KBBusyError, KBError
 from agent.core.models import Clause
+from agent.kb.health import build_problems, content_hash, read_clauses, read_manifest, salvage_source
 from agent.kb.loader import PolicyDoc, Skipped, file_sha256, load_policy, policy_files
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+_ORIGIN = {
+    "given": "given with --path; a plain `kb refresh` keeps using it",
+    "remembered": "the folder of the last refresh; change it with --path",
+    "setting": "from CERTREVIEW_POLICIES_DIR",
+    "default": "the shipped reference policy",
+}
 
 
 @dataclass
@@ -45,11 +53,26 @@ class RefreshReport:
     skipped: list[Skipped] = field(default_factory=list)
     embedded: int = 0
     clause_count: int = 0
+    source: str = ""  # the policy folder the live build now comes from
+    source_origin: str = ""  # how it was chosen: given (--path) | remembered | setting | default
+    repaired: list[str] = field(default_factory=list)  # what was wrong with the build it replaced
+    damaged_build: str | None = None
 
     @property
     def partial(self) -> bool:
         """True when some files were skipped: the rest is indexed."""
         return bool(self.skipped)
+
+    def repair_note(self) -> str | None:
+        """What was wrong with the build a refresh replaced, when it was damaged."""
+        if not self.repaired:
+            return None
+        return f"Knowledge base build {self.damaged_build} was damaged ({'; '.join(self.repaired)}): rebuilt it."
+
+    def source_note(self) -> str:
+        """Which policy folder the live build comes from, and why that one."""
+        why = _ORIGIN.get(self.source_origin)
+        return f"Policy folder: {self.source}" + (f" ({why})." if why else ".")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -83,12 +106,24 @@ class KBStore:
     def manifest(self) -> dict[str, Any] | None:
         """The live build's manifest."""
         d = self.current_dir()
-        if d is None:
-            return None
-        import json
+        return None if d is None else read_manifest(d)
 
-        data: dict[str, Any] = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-        return data
+    def named_build(self) -> str | None:
+        """The build CURRENT names, whole or not (None when none was built yet)."""
+        p = self.root / "CURRENT"
+        return p.read_text(encoding="utf-8", errors="replace").strip() if p.exists() else None
+
+    def live_problems(self) -> list[str]:
+        """What is wrong with the live build: [] when it is whole, or when none was built yet."""
+        name = self.named_build()
+        if name is None:
+            return []
+        return build_problems(self.builds / name) if name else ["CURRENT names no build"]
+
+    def remembered_source(self) -> str | None:
+        """The policy folder the live build was made from, as its manifest records it."""
+        name = self.named_build()
+        return salvage_source(self.builds / name) if name else None
 
     # ------------------------------------------------------------ writing
     @contextlib.contextmanager
@@ -130,28 +165,36 @@ class KBStore:
         if not files:
             raise KBError(f"no policy documents in {policies}", "Put .md/.txt/.pdf/.docx policy files there.")
         with self.lock():
+            named = self.named_build()
+            problems = self.live_problems()
             old = self.manifest()
             hashes = {p.relative_to(policies).as_posix(): file_sha256(p) for p in files}
-            old_files: dict[str, Any] = (old or {}).get("files", {})
-            old_hashes = {k: v["sha256"] for k, v in old_files.items()}
-            old_hashes.update({s["path"]: s["sha256"] for s in (old or {}).get("skipped", [])})
-            same_embedder = (old or {}).get("embedder") == embedder_name
-            if old and not force and same_embedder and hashes == old_hashes and old.get("source") == str(policies):
+            if old and not problems and not force and self._unchanged(old, hashes, embedder_name, policies):
                 return RefreshReport(
                     version=old["version"],
                     noop=True,
                     skipped=[Skipped(s["path"], s["reason"], s.get("hint")) for s in old.get("skipped", [])],
                     clause_count=old.get("clause_count", 0),
+                    source=str(policies),
                 )
-            return self._rebuild(policies, files, hashes, old, same_embedder, make_embedder, progress, before_swap)
+            same_embedder = (old or {}).get("embedder") == embedder_name
+            build = _Build(policies, files, hashes, old, same_embedder and not problems)
+            report = self._rebuild(build, make_embedder, progress, before_swap)
+            report.source = str(policies)
+            if problems:
+                report.repaired, report.damaged_build = problems, named
+            return report
+
+    @staticmethod
+    def _unchanged(old: dict[str, Any], hashes: dict[str, str], embedder_name: str, policies: Path) -> bool:
+        """Whether the live build already holds exactly these files, embedded alike, from this folder."""
+        old_hashes = {k: v["sha256"] for k, v in old.get("files", {}).items()}
+        old_hashes.update({s["path"]: s["sha256"] for s in old.get("skipped", [])})
+        return old.get("embedder") == embedder_name and hashes == old_hashes and old.get("source") == str(policies)
 
     def _rebuild(
         self,
-        policies: Path,
-        files: list[Path],
-        hashes: dict[str, str],
-        old: dict[str, Any] | None,
-        same_embedder: bool,
+        build: _Build,
         make_embedder: Callable[[], Any],
         progress: Progress | None,
         before_swap: Callable[[], None] | None,
@@ -159,37 +202,19 @@ class KBStore:
         from agent.kb.index import KBIndex, build_index, write_json
 
         old_dir = self.current_dir()
-        old_files: dict[str, Any] = (old or {}).get("files", {})
-        old_index = None
         embedder = make_embedder()
-        if old_dir is not None:
-            old_index = KBIndex(old_dir, lambda: embedder)
-        docs: list[PolicyDoc] = []
-        skipped: list[Skipped] = []
-        for i, path in enumerate(files):
-            rel = path.relative_to(policies).as_posix()
-            if progress:
-                progress("read", i, len(files))
-            prev = old_files.get(rel)
-            if old_index is not None and prev and prev["sha256"] == hashes[rel]:
-                clauses = [old_index.by_id[c] for c in prev["clause_ids"] if c in old_index.by_id]
-                docs.append(PolicyDoc(rel, prev["doc_id"], prev["title"], hashes[rel], clauses))
-                continue
-            try:
-                docs.append(load_policy(path, policies))
-            except DocumentError as exc:
-                skipped.append(Skipped(rel, exc.reason, exc.hint))
+        # a damaged build lends nothing: its clauses and vectors may be the damage
+        old_index = KBIndex(old_dir, lambda: embedder) if old_dir is not None and build.reuse else None
+        docs, skipped = _read_policies(build, old_index, progress)
         all_clauses: list[Clause] = [c for d in docs for c in d.clauses]
-        old_by_id = old_index.by_id if old_index else {}
+        old_by_id = old_index.by_id if old_index else _readable_clauses(old_dir)
         unchanged = [
-            c.clause_id
-            for c in all_clauses
-            if c.clause_id in old_by_id and old_by_id[c.clause_id].text == c.text and same_embedder
+            c.clause_id for c in all_clauses if c.clause_id in old_by_id and old_by_id[c.clause_id].text == c.text
         ]
         reuse = old_index.embeddings(unchanged) if old_index and unchanged else {}
         stamp = dt.datetime.now(dt.timezone.utc)
-        content_hash = _content_hash(all_clauses)
-        name = f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{content_hash[:8]}"
+        chash = content_hash(all_clauses)
+        name = f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{chash[:8]}"
         target = self.builds / name
         self._collect_garbage()
         done = 0
@@ -201,27 +226,7 @@ class KBStore:
                 progress("index", done, len(all_clauses))
 
         embedded = build_index(target, all_clauses, embedder, reuse, tick)
-        version = f"{content_hash[:12]}@{stamp.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        manifest = {
-            "version": version,
-            "content_hash": content_hash,
-            "built_at": stamp.isoformat(),
-            "embedder": getattr(embedder, "name", lambda: "unknown")(),
-            "source": str(policies),
-            "clause_count": len(all_clauses),
-            "files": {
-                d.path: {
-                    "sha256": d.sha256,
-                    "doc_id": d.doc_id,
-                    "title": d.title,
-                    "clause_ids": [c.clause_id for c in d.clauses],
-                }
-                for d in docs
-            },
-            "skipped": [
-                {"path": s.path, "reason": s.reason, "hint": s.hint, "sha256": hashes[s.path]} for s in skipped
-            ],
-        }
+        manifest = _manifest(build, docs, skipped, chash, stamp, getattr(embedder, "name", lambda: "unknown")())
         write_json(target / "manifest.json", manifest)
         if before_swap:
             before_swap()  # tests simulate a crash here: the live build must keep serving
@@ -229,7 +234,7 @@ class KBStore:
         tmp.write_text(name, encoding="utf-8")
         os.replace(tmp, self.root / "CURRENT")
         self._collect_garbage(keep_previous=old_dir.name if old_dir else None)
-        return _diff(old, old_by_id, docs, skipped, all_clauses, version, embedded)
+        return _diff(build.old, old_by_id, docs, skipped, all_clauses, manifest["version"], embedded)
 
     def _collect_garbage(self, keep_previous: str | None = None) -> None:
         """Remove builds that are neither live nor the one just replaced (crashed ones included)."""
@@ -249,11 +254,68 @@ def _read_holder(holder: Path) -> str:
         return "another process"
 
 
-def _content_hash(clauses: list[Clause]) -> str:
-    h = hashlib.sha256()
-    for c in sorted(clauses, key=lambda c: c.clause_id):
-        h.update(f"{c.clause_id}\x1f{','.join(c.topics)}\x1f{c.text}\x1e".encode())
-    return h.hexdigest()
+@dataclass
+class _Build:
+    """What one rebuild works from."""
+
+    policies: Path
+    files: list[Path]
+    hashes: dict[str, str]
+    old: dict[str, Any] | None
+    reuse: bool  # whether the live build's clauses and vectors may be reused
+
+
+def _read_policies(build: _Build, old_index: Any, progress: Progress | None) -> tuple[list[PolicyDoc], list[Skipped]]:
+    """Every policy file as clauses: unchanged files from the live build, the rest read anew."""
+    old_files: dict[str, Any] = (build.old or {}).get("files", {})
+    docs: list[PolicyDoc] = []
+    skipped: list[Skipped] = []
+    for i, path in enumerate(build.files):
+        rel = path.relative_to(build.policies).as_posix()
+        if progress:
+            progress("read", i, len(build.files))
+        prev = old_files.get(rel)
+        if old_index is not None and prev and prev["sha256"] == build.hashes[rel]:
+            clauses = [old_index.by_id[c] for c in prev["clause_ids"] if c in old_index.by_id]
+            docs.append(PolicyDoc(rel, prev["doc_id"], prev["title"], build.hashes[rel], clauses))
+            continue
+        try:
+            docs.append(load_policy(path, build.policies))
+        except DocumentError as exc:
+            skipped.append(Skipped(rel, exc.reason, exc.hint))
+    return docs, skipped
+
+
+def _readable_clauses(folder: Path | None) -> dict[str, Clause]:
+    """The clauses a damaged build still holds, for the change report (none when unreadable)."""
+    clauses = read_clauses(folder) if folder is not None else None
+    return {c.clause_id: c for c in clauses or []}
+
+
+def _manifest(
+    build: _Build, docs: list[PolicyDoc], skipped: list[Skipped], chash: str, stamp: dt.datetime, embedder: str
+) -> dict[str, Any]:
+    """The manifest of a new build; ``source`` remembers its policy folder for later refreshes."""
+    return {
+        "version": f"{chash[:12]}@{stamp.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        "content_hash": chash,
+        "built_at": stamp.isoformat(),
+        "embedder": embedder,
+        "source": str(build.policies),
+        "clause_count": sum(len(d.clauses) for d in docs),
+        "files": {
+            d.path: {
+                "sha256": d.sha256,
+                "doc_id": d.doc_id,
+                "title": d.title,
+                "clause_ids": [c.clause_id for c in d.clauses],
+            }
+            for d in docs
+        },
+        "skipped": [
+            {"path": s.path, "reason": s.reason, "hint": s.hint, "sha256": build.hashes[s.path]} for s in skipped
+        ],
+    }
 
 
 def _diff(

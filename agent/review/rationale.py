@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agent.core.models import ApplicationForm, Check, Citation
 
 _OPENING = {
@@ -20,10 +22,25 @@ def cite_text(cits: list[Citation], limit: int = 2) -> str:
     return "、".join(parts)
 
 
+def masked_sentence(masked: Sequence[str]) -> str:
+    """What was masked as a suspected instruction, and where (never "nothing was affected": the
+    masked lines are evidence of nothing, which can change a check)."""
+    if not masked:
+        return "另：病历中含有针对审核人员或系统的指令性文字，未作为证据。"
+    where = "、".join(masked)
+    return f"另：已屏蔽病历中疑似指令文字{len(masked)}处（{where}），未作为证据（指令性文字所在行均不作认定依据）。"
+
+
 def write_rationale(
-    decision: str, reasons: list[str], checks: list[Check], form: ApplicationForm, flags: list[str]
+    decision: str,
+    reasons: list[str],
+    checks: list[Check],
+    form: ApplicationForm,
+    flags: list[str],
+    masked: Sequence[str] = (),
 ) -> str:
-    """审核意见 for a recommendation (offline template; the LLM backend may rewrite it)."""
+    """审核意见 for a recommendation (offline template; the LLM backend may rewrite it);
+    ``masked`` says where suspected instructions were masked (``records/x.txt第3行``)."""
     disease = form.disease or "所申请病种"
     dx = form.fields["primary_diagnosis"].value
     icd = form.fields["icd10"].value
@@ -48,7 +65,7 @@ def write_rationale(
     if decision == "need_info" and form.missing:
         lines.append("请补充：" + "；".join(dict.fromkeys(form.missing)) + "。")
     if "PROMPT_INJECTION_SUSPECTED" in flags:
-        lines.append("另：病历中含有针对审核人员或系统的指令性文字，已按证据处理并记录，未影响任何审核结论。")
+        lines.append(masked_sentence(masked))
     if "IDENTITY_MISMATCH" in flags and "IDENTITY_MISMATCH" not in reasons:
         lines.append("另：部分文书与申请人身份不符，未作为认定依据。")
     return "\n".join(lines)

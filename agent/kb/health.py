@@ -1,0 +1,133 @@
+"""Is a knowledge-base build on disk whole? Missing or corrupt chroma, BM25 or clause files, and a
+manifest that does not match them, are named, so that ``kb refresh`` rebuilds instead of saying
+"up to date" (and ``--force`` rebuilds instead of crashing on the damaged index)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from agent.core.models import Clause
+
+BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy")
+_MANIFEST_KEYS = ("version", "content_hash", "clause_count", "files", "source")
+_SOURCE = re.compile(r'"source"\s*:\s*("(?:[^"\\]|\\.)*")')
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The build's manifest, or None when it is missing or not a whole manifest."""
+    try:
+        data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or any(k not in data for k in _MANIFEST_KEYS):
+        return None
+    return data
+
+
+def salvage_source(folder: Path) -> str | None:
+    """The policy folder named in a manifest, even one cut short (``source`` is written near the top)."""
+    try:
+        raw = (folder / "manifest.json").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    m = _SOURCE.search(raw)
+    if not m:
+        return None
+    try:
+        value = json.loads(m.group(1))
+    except ValueError:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def read_clauses(folder: Path) -> list[Clause] | None:
+    """The build's clauses, or None when clauses.jsonl is missing or corrupt."""
+    try:
+        lines = (folder / "clauses.jsonl").read_text(encoding="utf-8").splitlines()
+        return [Clause.model_validate_json(ln) for ln in lines if ln.strip()]
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def quick_problems(folder: Path) -> list[str]:
+    """What is visibly wrong with a build, from its files alone (cheap: no index is opened)."""
+    if not folder.is_dir():
+        return [f"its folder {folder.name} is missing"]
+    manifest = read_manifest(folder)
+    if manifest is None:
+        gone = not (folder / "manifest.json").exists()
+        return ["manifest.json is missing" if gone else "manifest.json is corrupt"]
+    problems = _clause_problems(folder, manifest)
+    if not (folder / "chroma" / "chroma.sqlite3").is_file():
+        problems.append("chroma/chroma.sqlite3 is missing")
+    elif (folder / "chroma" / "chroma.sqlite3").stat().st_size == 0:
+        problems.append("chroma/chroma.sqlite3 is empty")
+    problems += [f"bm25/{n} is missing" for n in BM25_FILES if not (folder / "bm25" / n).is_file()]
+    return problems
+
+
+def build_problems(folder: Path) -> list[str]:
+    """Everything wrong with a build: the cheap checks, then the BM25 and chroma indexes opened
+    and their clause counts compared with the manifest."""
+    problems = quick_problems(folder)
+    if problems:
+        return problems
+    manifest = read_manifest(folder) or {}
+    expected = int(manifest.get("clause_count", 0))
+    problems += _bm25_problems(folder, expected)
+    problems += _chroma_problems(folder, expected)
+    return problems
+
+
+def content_hash(clauses: list[Clause]) -> str:
+    """The hash of a build's clauses (ids, topics, text), as its manifest records it."""
+    h = hashlib.sha256()
+    for c in sorted(clauses, key=lambda c: c.clause_id):
+        h.update(f"{c.clause_id}\x1f{','.join(c.topics)}\x1f{c.text}\x1e".encode())
+    return h.hexdigest()
+
+
+def _clause_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
+    clauses = read_clauses(folder)
+    if clauses is None:
+        gone = not (folder / "clauses.jsonl").exists()
+        return ["clauses.jsonl is missing" if gone else "clauses.jsonl is corrupt"]
+    expected = int(manifest.get("clause_count", -1))
+    if len(clauses) != expected:
+        return [f"clauses.jsonl holds {len(clauses)} clauses, the manifest {expected}"]
+    listed = [c for f in manifest["files"].values() for c in f.get("clause_ids", [])]
+    if sorted(listed) != sorted(c.clause_id for c in clauses) or content_hash(clauses) != manifest["content_hash"]:
+        return ["clauses.jsonl does not match the manifest"]
+    return []
+
+
+def _bm25_problems(folder: Path, expected: int) -> list[str]:
+    import bm25s
+
+    try:
+        retriever = bm25s.BM25.load(str(folder / "bm25"))
+        count = int(retriever.scores["num_docs"])
+    except Exception as exc:  # numpy and json raise many kinds on a truncated file
+        return [f"the BM25 index is corrupt: {type(exc).__name__}"]
+    return [] if count == expected else [f"the BM25 index holds {count} clauses, the manifest {expected}"]
+
+
+def _chroma_problems(folder: Path, expected: int) -> list[str]:
+    from agent.kb.index import COLLECTION, chroma_client
+
+    try:
+        col = chroma_client(folder / "chroma").get_collection(COLLECTION, embedding_function=None)
+        count = int(col.count())
+        if count == expected and expected:
+            # a stored vector must find itself: the vector index answers, not only the table
+            first = col.get(limit=1, include=["embeddings"])
+            hit = col.query(query_embeddings=[first["embeddings"][0]], n_results=min(5, count), include=[])
+            if first["ids"][0] not in hit["ids"][0]:
+                return ["the chroma index does not find its own vectors"]
+    except Exception as exc:  # chromadb raises its own and sqlite errors on a damaged database
+        return [f"the chroma index is corrupt: {type(exc).__name__}"]
+    return [] if count == expected else [f"the chroma index holds {count} clauses, the manifest {expected}"]
