@@ -1,0 +1,173 @@
+"""One entry point for the code a diagnosis name means, and the physician's lookup.
+
+``code_name`` tries, in order: a code written in the name (WHO or 医保版), the official Chinese WHO
+name, the clinical-name rules (tumours, transplant, diabetes, hypertension, kidney), then fuzzy
+matching against the official names — the last only with its confidence and the official name it
+matched, so a reviewer sees what was assumed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from agent.coding.chronic import chronic_code
+from agent.coding.icd10 import children, default_code, describe, find_codes, is_valid, normalize, parent
+from agent.coding.names import OfficialNames, norm, official_names, require_names
+from agent.coding.tumours import tumour_code
+from agent.core.errors import InvalidInputError
+
+Method = Literal["code", "exact", "rule", "fuzzy"]
+FUZZY_MIN = 80.0  # below this a match is more often wrong than right on our list
+_CONFIDENCE: dict[str, float] = {"code": 1.0, "exact": 1.0, "rule": 0.9}
+
+
+@dataclass(frozen=True)
+class CodeMatch:
+    """The WHO code a name means, how it was found, and the official name of that code."""
+
+    code: str
+    name: str  # official Chinese WHO name of ``code`` ('' where the names are not installed)
+    method: Method
+    confidence: float
+    matched: str = ""  # the official name a fuzzy match compared with
+
+    @property
+    def category(self) -> str:
+        return self.code[:3]
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form for ``--json``."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "method": self.method,
+            "confidence": round(self.confidence, 3),
+            "matched": self.matched or self.name,
+        }
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """One code as ``icd show`` prints it."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    parent: str | None
+    parent_name: str
+    children: list[tuple[str, str]] = field(default_factory=list)
+
+
+class UnknownCodeError(InvalidInputError):
+    """A code that is not in the WHO ICD-10."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"'{code}' is not a WHO ICD-10 code",
+            "give a category or subcategory such as C34 or C34.1 (医保版 C34.100x001 is accepted); "
+            "to find a code by name: certreview icd search 名称",
+            field="code",
+        )
+
+
+def _match(code: str, method: Method, names: OfficialNames, confidence: float | None = None) -> CodeMatch:
+    return CodeMatch(code, names.zh.get(code, ""), method, _CONFIDENCE[method] if confidence is None else confidence)
+
+
+def _exact(n: str, names: OfficialNames) -> str | None:
+    code = names.by_name.get(n)
+    if code is None:
+        return None
+    # an official category name says no more than its category: RULES §4 gives its .9
+    return default_code(code) if len(code) == 3 and children(code) else code
+
+
+@lru_cache(maxsize=4096)
+def code_name(name: str, kind: str | None = None, *, fuzzy_ok: bool = True) -> CodeMatch | None:
+    """The WHO code ``name`` means, or None. ``kind`` (malignant / in_situ / benign / disease, from
+    the extractor) only decides a tumour name that states no behaviour itself; ``fuzzy_ok=False``
+    stops before the fuzzy match (callers that cannot show its confidence)."""
+    if not name or not name.strip():
+        return None
+    names = official_names()
+    written = find_codes(name)
+    n = norm(name)
+    if written and len(norm(written[0].raw)) >= len(n) - 1:  # the name is a code (C34.100x001)
+        return _match(written[0].who, "code", names)
+    exact = _exact(n, names)
+    if exact:
+        return _match(exact, "exact", names)
+    ruled = chronic_code(n) or tumour_code(name, None if kind == "disease" else kind)
+    if ruled and is_valid(ruled):
+        return _match(ruled, "rule", names)
+    return fuzzy(n, names) if fuzzy_ok else None
+
+
+def fuzzy(n: str, names: OfficialNames, minimum: float = FUZZY_MIN) -> CodeMatch | None:
+    """The closest official name, when it is close enough; confidence is its score / 100."""
+    hits = ranked(n, names, 1)
+    if not hits or hits[0][1] < minimum:
+        return None
+    code, score, official = hits[0]
+    code = _exact(norm(official), names) or code
+    return CodeMatch(code, names.zh.get(code, official), "fuzzy", score / 100.0, matched=official)
+
+
+def ranked(n: str, names: OfficialNames, k: int) -> list[tuple[str, float, str]]:
+    """(code, score 0–100, official name) of the ``k`` official names closest to ``n``."""
+    if not names.zh:
+        return []
+    from rapidfuzz import fuzz, process  # imported here: `certreview --help` must not load it
+
+    choices = _choices(id(names))
+    out = process.extract(n, choices[0], scorer=fuzz.WRatio, limit=k, score_cutoff=40)
+    return [(choices[1][i], float(score), names.zh[choices[1][i]]) for _, score, i in out]
+
+
+@lru_cache(maxsize=2)
+def _choices(_key: int) -> tuple[list[str], list[str]]:
+    names = official_names()
+    codes = list(names.zh)
+    return [norm(names.zh[c]) for c in codes], codes
+
+
+def search(query: str, k: int = 10) -> list[CodeMatch]:
+    """Ranked matches for a physician's query: the code the name means first, then the closest
+    official names by fuzzy score."""
+    if not query.strip():
+        raise InvalidInputError("the search query is empty", "give a diagnosis name, e.g. 右肺上叶腺癌", field="query")
+    if k < 1:
+        raise InvalidInputError(f"-k must be at least 1 (got {k})", "e.g. -k 5", field="k")
+    names = require_names()
+    out: list[CodeMatch] = []
+    best = code_name(query)
+    if best is not None:
+        out.append(best)
+    for code, score, official in ranked(norm(query), names, k + 1):
+        if all(m.code != code for m in out):
+            out.append(CodeMatch(code, official, "fuzzy", score / 100.0, matched=official))
+    return out[:k]
+
+
+def show(code: str) -> CodeInfo:
+    """Official Chinese and English names of ``code``, its parent and its children."""
+    names = require_names()
+    who = normalize(code) if code.strip() else None
+    if who is None or not is_valid(who) or (len(code.strip()) > 3 and "." in code and who != code.strip().upper()
+                                            and not _is_yibao(code)):
+        raise UnknownCodeError(code.strip())
+    up = parent(who)
+    return CodeInfo(
+        code=who,
+        name_zh=names.zh.get(who, ""),
+        name_en=names.en.get(who) or describe(who) or "",
+        parent=up,
+        parent_name=(names.zh.get(up, "") or describe(up) or "") if up else "",
+        children=[(c, names.zh.get(c, "") or describe(c) or "") for c in children(who)],
+    )
+
+
+def _is_yibao(code: str) -> bool:
+    """A 医保版 extension (C34.100x001, I10.x00) of a valid WHO code."""
+    return any(ch in code.lower() for ch in "x") or len(code.strip()) > 5
