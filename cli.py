@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from agent.cli.icd import icd_app  # typer only: the ICD-10 index loads inside its commands
+
 if TYPE_CHECKING:
     from agent.core.config import Settings
 
@@ -46,6 +48,7 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+app.add_typer(icd_app, name="icd")
 
 
 def _settings() -> Settings:

@@ -12,14 +12,18 @@ from functools import lru_cache
 from typing import Literal
 
 from agent.coding.chronic import chronic_code
-from agent.coding.icd10 import children, default_code, describe, find_codes, is_valid, normalize, parent
+from agent.coding.icd10 import CODE_RE, children, default_code, describe, find_codes, is_valid, parent
 from agent.coding.names import OfficialNames, norm, official_names, require_names
 from agent.coding.tumours import tumour_code
 from agent.core.errors import InvalidInputError
+from agent.core.text import halfwidth
 
 Method = Literal["code", "exact", "rule", "fuzzy"]
 FUZZY_MIN = 80.0  # below this a match is more often wrong than right on our list
 _CONFIDENCE: dict[str, float] = {"code": 1.0, "exact": 1.0, "rule": 0.9}
+# characters that change the disease when swapped (慢性乙型肝炎 is not 慢性丙型肝炎, 1型 not 2型):
+# a fuzzy candidate must hold every one of them that the query holds
+_KEY_CHARS = frozenset("甲乙丙丁戊12345ⅠⅡⅢⅣⅤ良恶")
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ def _match(code: str, method: Method, names: OfficialNames, confidence: float | 
 
 
 def _exact(n: str, names: OfficialNames) -> str | None:
-    code = names.by_name.get(n)
+    # 再生障碍性贫血 is written for the official 未特指的再生障碍性贫血 (D61.9)
+    code = names.by_name.get(n) or names.by_name.get("未特指的" + n) or names.by_name.get("未特指" + n)
     if code is None:
         return None
     # an official category name says no more than its category: RULES §4 gives its .9
@@ -121,8 +126,13 @@ def ranked(n: str, names: OfficialNames, k: int) -> list[tuple[str, float, str]]
     from rapidfuzz import fuzz, process  # imported here: `certreview --help` must not load it
 
     choices = _choices(id(names))
-    out = process.extract(n, choices[0], scorer=fuzz.WRatio, limit=k, score_cutoff=40)
-    return [(choices[1][i], float(score), names.zh[choices[1][i]]) for _, score, i in out]
+    out = process.extract(n, choices[0], scorer=fuzz.WRatio, limit=max(k, 30), score_cutoff=40)
+    # WRatio scores every official name that contains the query alike (帕金森 in 继发性帕金森综合征):
+    # the score is its mean with the plain edit-distance ratio, which favours the closest length
+    keys = _KEY_CHARS.intersection(n)
+    scored = sorted(((w + fuzz.ratio(n, c)) / 2, c, i) for c, w, i in out if keys.issubset(c))
+    scored.sort(key=lambda hit: -hit[0])
+    return [(choices[1][i], float(score), names.zh[choices[1][i]]) for score, _, i in scored[:k]]
 
 
 @lru_cache(maxsize=2)
@@ -150,13 +160,24 @@ def search(query: str, k: int = 10) -> list[CodeMatch]:
     return out[:k]
 
 
+def who_code(code: str) -> str:
+    """The WHO code a physician typed (``c34.1``, ``Ｃ３４．１``, 医保版 ``C34.100x001``, ``I10.x00``),
+    or UnknownCodeError; unlike ``normalize`` an unknown subcategory is not widened to its category."""
+    raw = halfwidth(code.strip())
+    m = CODE_RE.search(raw)
+    if not m or m.start() != 0 or m.end() != len(raw):
+        raise UnknownCodeError(code.strip())
+    cat, ext = f"{m.group(1).upper()}{m.group(2)}", m.group(3)
+    who = cat if not ext or not ext[0].isdigit() else f"{cat}.{ext[0]}"
+    if not is_valid(who):
+        raise UnknownCodeError(code.strip())
+    return who
+
+
 def show(code: str) -> CodeInfo:
     """Official Chinese and English names of ``code``, its parent and its children."""
+    who = who_code(code)
     names = require_names()
-    who = normalize(code) if code.strip() else None
-    if who is None or not is_valid(who) or (len(code.strip()) > 3 and "." in code and who != code.strip().upper()
-                                            and not _is_yibao(code)):
-        raise UnknownCodeError(code.strip())
     up = parent(who)
     return CodeInfo(
         code=who,
@@ -166,8 +187,3 @@ def show(code: str) -> CodeInfo:
         parent_name=(names.zh.get(up, "") or describe(up) or "") if up else "",
         children=[(c, names.zh.get(c, "") or describe(c) or "") for c in children(who)],
     )
-
-
-def _is_yibao(code: str) -> bool:
-    """A 医保版 extension (C34.100x001, I10.x00) of a valid WHO code."""
-    return any(ch in code.lower() for ch in "x") or len(code.strip()) > 5

