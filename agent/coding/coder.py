@@ -20,6 +20,7 @@ from agent.core.text import halfwidth
 
 Method = Literal["code", "exact", "rule", "fuzzy"]
 FUZZY_MIN = 80.0  # below this a match is more often wrong than right on our list
+SEARCH_MIN = 50.0  # `icd search` lists candidates down to this score for the physician to judge
 _CONFIDENCE: dict[str, float] = {"code": 1.0, "exact": 1.0, "rule": 0.9}
 # characters that change the disease when swapped (慢性乙型肝炎 is not 慢性丙型肝炎, 1型 not 2型):
 # a fuzzy candidate must hold every one of them that the query holds
@@ -155,7 +156,7 @@ def search(query: str, k: int = 10) -> list[CodeMatch]:
     if best is not None:
         out.append(best)
     for code, score, official in ranked(norm(query), names, k + 1):
-        if all(m.code != code for m in out):
+        if score >= SEARCH_MIN and all(m.code != code for m in out):
             out.append(CodeMatch(code, official, "fuzzy", score / 100.0, matched=official))
     return out[:k]
 
