@@ -43,7 +43,7 @@ _DM_COMPLICATION = (
     (r"多个并发症|多种并发症|多发并发症|多并发症", ".7"),
     (r"昏迷", ".0"),
     (r"酮症|酸中毒", ".1"),
-    (r"肾病|肾脏病|肾损害|肾的并发症|肾脏并发症|肾小球硬化|DKD|DN(?![A-Z])", ".2"),
+    (r"肾病|肾脏病|肾损害|肾的并发症|肾脏?并发症|肾小球硬化|DKD|DN(?![A-Z])", ".2"),
     (r"视网膜|眼底|黄斑|眼的并发症|眼并发症|白内障|NPDR|PDR|DR(?![A-Z])", ".3"),
     (r"神经病变|神经病|神经的并发症|神经并发症|DPN", ".4"),
     (r"糖尿病足|足溃疡|坏疽|周围血管|下肢动脉|周围循环|外周血管|血管病变", ".5"),
@@ -79,7 +79,8 @@ def hypertension_code(n: str) -> str | None:
     """Hypertensive disease by the organ it damaged: heart I11 (failure .0), kidney I12 (failure
     .0), both I13; secondary I15; else essential I10."""
     if "高血压" not in n:
-        return None
+        # 良性小动脉性肾硬化 is the hypertensive kidney by its pathological name
+        return "I12.9" if re.search(r"小动脉性?肾硬化", n) else None
     if re.search(r"肾血管性高血压", n):
         return "I15.0"
     if re.search(r"肾性高血压|肾实质性高血压", n):

@@ -23,7 +23,7 @@ IN_SITU = re.compile(
 )
 UNCERTAIN = re.compile(r"交界性|恶性潜能未定|低度恶性潜能|动态未定|性质未定|良恶性未定|良恶性待定")
 MALIGNANT = re.compile(
-    r"恶性|癌|肉瘤|白血病|淋巴瘤|骨髓瘤|母细胞瘤|黑色素瘤|间皮瘤|胶质瘤|星形细胞瘤|生殖细胞瘤|精原细胞瘤|"
+    r"恶性|癌|肉瘤|白血病|淋巴瘤|骨髓瘤|母细胞瘤|黑色素瘤|间皮瘤|胶质瘤|星形细胞瘤|生殖细胞瘤|精原细胞瘤|神经内分泌肿瘤|"
     r"(?<![A-Z])(NSCLC|SCLC|HCC|DLBCL|CML|CLL|AML|ALL|NHL|CA)(?![A-Z])"
 )
 BENIGN = re.compile(
@@ -68,7 +68,7 @@ def tumour_rules() -> TumourRules:
     def named(key: str) -> list[tuple[list[str], str]]:
         rows = [([norm(w) for w in str(k).split("+")], str(v)) for k, v in data[key].items()]
         # 结节硬化型霍奇金淋巴瘤 is C81.1 although 霍奇金淋巴瘤 (C81.9) is the longer name in it
-        return sorted(rows, key=lambda r: (r[1].endswith(".9"), -sum(map(len, r[0]))))
+        return sorted(rows, key=lambda r: (r[1].endswith(".9"), len(r[0]) == 1, -sum(map(len, r[0]))))
 
     return TumourRules(
         types=named("types"),
