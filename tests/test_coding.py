@@ -314,7 +314,82 @@ VARIANTS = [
     ("高血压心脏和肾脏病伴心力衰竭", "I13.0"),
     ("良性小动脉性肾硬化", "I12.9"),
 ]
-PAIRS = OFFICIAL + CLINICAL + VARIANTS
+# written after the rules, measured before any fix (category 0.973, code 0.932 on 74), then fixed
+LATER = [
+    ("左肺上叶周围型肺癌", "C34.1"),
+    ("右肺下叶背段腺癌", "C34.3"),
+    ("右乳中央区浸润性小叶癌", "C50.1"),
+    ("左乳腺癌（外下象限）", "C50.5"),
+    ("乳腺腋尾部癌", "C50.6"),
+    ("胃小弯侧溃疡型腺癌", "C16.5"),
+    ("胃角印戒细胞癌", "C16.3"),
+    ("食管下段鳞状细胞癌", "C15.5"),
+    ("食管颈段癌", "C15.0"),
+    ("降结肠癌", "C18.6"),
+    ("盲肠腺癌", "C18.0"),
+    ("阑尾黏液腺癌", "C18.1"),
+    ("直肠中分化腺癌（距肛缘5cm）", "C20"),
+    ("肛管鳞癌", "C21.1"),
+    ("肝癌", "C22.9"),
+    ("肝母细胞瘤", "C22.2"),
+    ("胆总管下段癌", "C24.0"),
+    ("胰尾癌", "C25.2"),
+    ("舌鳞状细胞癌", "C02.9"),
+    ("扁桃体癌", "C09.9"),
+    ("下咽癌", "C13.9"),
+    ("声门型喉癌", "C32.0"),
+    ("甲状腺未分化癌", "C73"),
+    ("右侧肾上腺皮质癌", "C74.0"),
+    ("膀胱颈部尿路上皮癌", "C67.5"),
+    ("睾丸精原细胞瘤", "C62.9"),
+    ("宫颈腺癌", "C53.9"),
+    ("卵巢透明细胞癌", "C56"),
+    ("子宫内膜癌", "C54.1"),
+    ("外阴鳞癌", "C51.9"),
+    ("小脑髓母细胞瘤", "C71.6"),
+    ("脑干胶质瘤", "C71.7"),
+    ("颞叶胶质母细胞瘤", "C71.2"),
+    ("左胫骨骨肉瘤", "C40.2"),
+    ("腹膜后脂肪肉瘤", "C48.0"),
+    ("急性淋巴细胞白血病（B细胞型）", "C91.0"),
+    ("慢性粒细胞白血病加速期", "C92.1"),
+    ("急性单核细胞白血病（M5）", "C93.0"),
+    ("外周T细胞淋巴瘤", "C84.4"),
+    ("结外NK/T细胞淋巴瘤（鼻型）", "C86.0"),
+    ("滤泡性淋巴瘤2级", "C82.1"),
+    ("伯基特淋巴瘤", "C83.7"),
+    ("浆细胞白血病", "C90.1"),
+    ("毛细胞白血病", "C91.4"),
+    ("肺癌脑转移", "C34.9"),
+    ("肝转移癌", "C78.7"),
+    ("腹膜转移癌", "C78.6"),
+    ("原发灶不明的转移癌", "C80.0"),
+    ("宫颈高级别鳞状上皮内病变", "D06.9"),
+    ("结肠腺瘤", "D12.6"),
+    ("肝血管瘤", "D18.0"),
+    ("听神经瘤", "D33.3"),
+    ("垂体瘤", "D35.2"),
+    ("卵巢交界性浆液性肿瘤", "D39.1"),
+    ("慢性肾脏病3b期", "N18.3"),
+    ("慢性肾脏病G3a期", "N18.3"),
+    ("尿毒症期", "N18.5"),
+    ("维持性血液透析状态", "Z99.2"),
+    ("同种异体肝移植术后", "Z94.4"),
+    ("心肺联合移植术后", "Z94.3"),
+    ("角膜移植术后", "Z94.7"),
+    ("2型糖尿病性周围血管病变", "E11.5"),
+    ("2型糖尿病酮症酸中毒", "E11.1"),
+    ("1型糖尿病伴糖尿病足", "E10.5"),
+    ("糖尿病周围神经病变", "E14.4"),
+    ("2型糖尿病伴多并发症", "E11.7"),
+    ("高血压病2级（高危）", "I10"),
+    ("高血压性心脏病 心功能III级", "I11.0"),
+    ("高血压性肾损害", "I12.9"),
+    ("高血压肾病 慢性肾脏病5期", "I12.0"),
+    ("继发性高血压", "I15.9"),
+    ("肾血管性高血压", "I15.0"),
+]
+PAIRS = OFFICIAL + CLINICAL + VARIANTS + LATER
 
 
 def _code(name: str) -> str | None:
@@ -336,7 +411,12 @@ def test_name_means_code(name: str, code: str) -> None:
 
 
 def test_accuracy_of_the_table(capsys: pytest.CaptureFixture[str]) -> None:
-    for label, rows in (("official", OFFICIAL), ("clinical", CLINICAL), ("variants", VARIANTS)):
+    for label, rows in (
+        ("official", OFFICIAL),
+        ("clinical", CLINICAL),
+        ("variants", VARIANTS),
+        ("later", LATER),
+    ):
         got = [_code(n) for n, _ in rows]
         cat = sum(1 for g, (_, c) in zip(got, rows, strict=True) if g and g[:3] == c[:3]) / len(rows)
         full = sum(1 for g, (_, c) in zip(got, rows, strict=True) if g == c) / len(rows)
@@ -371,6 +451,11 @@ def test_fuzzy_match_keeps_the_characters_that_change_the_disease() -> None:
     m = code_name("慢性乙型病毒性肝炎")
     # 慢性丙型病毒性肝炎 (B18.2) is the closer string; hepatitis C is not hepatitis B
     assert m is not None and m.code[:4] == "B18." and m.code != "B18.2" and "乙型" in m.matched
+
+
+def test_names_that_are_no_neoplasm_get_no_tumour_code() -> None:
+    assert code_name("胃低级别上皮内瘤变", fuzzy_ok=False) is None  # low grade is not in situ
+    assert code_name("今天复查", fuzzy_ok=False) is None
 
 
 def test_secondary_sites_are_not_the_primary() -> None:

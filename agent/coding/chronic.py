@@ -23,7 +23,7 @@ def transplant_code(n: str) -> str | None:
     if _OTHER_GRAFT.search(n):
         return "Z94.8"
     for organ, sub in _ORGANS:
-        if f"{organ}移植" in n or f"{organ}脏移植" in n or f"移植{organ}" in n:
+        if re.search(f"{organ}脏?(联合)?移植|移植{organ}", n):
             return f"Z94.{sub}"
     return "Z94.9" if re.search(r"器官移植|移植状态|移植术后", n) else None
 
@@ -68,7 +68,7 @@ def diabetes_code(n: str) -> str | None:
 
 # only a hypertensive heart or kidney disease named as such: 高血压2级 beside 慢性肾脏病3期 is two diagnoses
 _HEART = re.compile(r"高血压(病)?性?心")
-_HEART_FAILURE = re.compile(r"心力衰竭|心衰|心功能不全|心功能Ⅲ|心功能Ⅳ")
+_HEART_FAILURE = re.compile(r"心力衰竭|心衰|心功能不全|心功能(NYHA)?(Ⅲ|Ⅳ|III|IV|3|4)级")
 _KIDNEY = re.compile(r"高血压(病)?性?(心脏?病?(和|及|与|并|伴)?)?肾|小动脉性?肾硬化")
 _KIDNEY_FAILURE = re.compile(
     r"肾衰竭|肾功能衰竭|肾衰|尿毒症|终末期|CKD(G)?5|CKDV|CKDⅤ|慢性肾脏病(G)?5|慢性肾脏病Ⅴ|慢性肾脏病V|5期|Ⅴ期|ESRD"
