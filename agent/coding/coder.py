@@ -112,7 +112,8 @@ def code_name(name: str, kind: str | None = None, *, fuzzy_ok: bool = True) -> C
 
 def fuzzy(n: str, names: OfficialNames, minimum: float = FUZZY_MIN) -> CodeMatch | None:
     """The closest official name, when it is close enough; confidence is its score / 100."""
-    hits = ranked(n, names, 1)
+    # the score is the mean of WRatio and ratio (both ≤ 100): below 2·minimum − 100 WRatio cannot reach it
+    hits = ranked(n, names, 1, cutoff=2 * minimum - 100)
     if not hits or hits[0][1] < minimum:
         return None
     code, score, official = hits[0]
@@ -120,14 +121,15 @@ def fuzzy(n: str, names: OfficialNames, minimum: float = FUZZY_MIN) -> CodeMatch
     return CodeMatch(code, names.zh.get(code, official), "fuzzy", score / 100.0, matched=official)
 
 
-def ranked(n: str, names: OfficialNames, k: int) -> list[tuple[str, float, str]]:
-    """(code, score 0–100, official name) of the ``k`` official names closest to ``n``."""
+def ranked(n: str, names: OfficialNames, k: int, cutoff: float = 40.0) -> list[tuple[str, float, str]]:
+    """(code, score 0–100, official name) of the ``k`` official names closest to ``n``; names whose
+    WRatio is under ``cutoff`` are not scored at all (that keeps a fuzzy lookup fast)."""
     if not names.zh:
         return []
     from rapidfuzz import fuzz, process  # imported here: `certreview --help` must not load it
 
     choices = _choices(id(names))
-    out = process.extract(n, choices[0], scorer=fuzz.WRatio, limit=max(k, 30), score_cutoff=40)
+    out = process.extract(n, choices[0], scorer=fuzz.WRatio, limit=max(k, 30), score_cutoff=cutoff)
     # WRatio scores every official name that contains the query alike (帕金森 in 继发性帕金森综合征):
     # the score is its mean with the plain edit-distance ratio, which favours the closest length
     keys = _KEY_CHARS.intersection(n)
