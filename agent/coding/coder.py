@@ -128,7 +128,7 @@ def ranked(n: str, names: OfficialNames, k: int, cutoff: float = 40.0) -> list[t
         return []
     from rapidfuzz import fuzz, process  # imported here: `certreview --help` must not load it
 
-    choices = _choices(id(names))
+    choices = _choices(names)
     out = process.extract(n, choices[0], scorer=fuzz.WRatio, limit=max(k, 30), score_cutoff=cutoff)
     # WRatio scores every official name that contains the query alike (帕金森 in 继发性帕金森综合征):
     # the score is its mean with the plain edit-distance ratio, which favours the closest length
@@ -138,11 +138,12 @@ def ranked(n: str, names: OfficialNames, k: int, cutoff: float = 40.0) -> list[t
     return [(choices[1][i], float(score), names.zh[choices[1][i]]) for score, _, i in scored[:k]]
 
 
-@lru_cache(maxsize=2)
-def _choices(_key: int) -> tuple[list[str], list[str]]:
-    names = official_names()
-    codes = list(names.zh)
-    return [norm(names.zh[c]) for c in codes], codes
+def _choices(names: OfficialNames) -> tuple[list[str], list[str]]:
+    """Normalised official names and their codes, built on the first fuzzy lookup."""
+    if names.choices is None:
+        codes = list(names.zh)
+        names.choices = ([norm(names.zh[c]) for c in codes], codes)
+    return names.choices
 
 
 def search(query: str, k: int = 10) -> list[CodeMatch]:

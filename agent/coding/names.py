@@ -54,6 +54,7 @@ class OfficialNames:
     en: dict[str, str] = field(default_factory=dict)
     by_name: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    choices: tuple[list[str], list[str]] | None = None  # for fuzzy matching, built when first needed
 
 
 def _dotted(raw: str) -> str:
@@ -109,7 +110,7 @@ def build(entries: dict[str, tuple[str, str]], source: str = "") -> OfficialName
 
 @lru_cache(maxsize=1)
 def official_names() -> OfficialNames:
-    """The index, built once per process (about 50 ms); empty when the package is missing."""
+    """The index, built once per process (about 0.1 s); empty when the package is missing."""
     path = data_file()
     if path is None:
         log.warning("%s is not installed: ICD-10 names are coded by the clinical rules only", DATA_PACKAGE)
