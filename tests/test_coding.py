@@ -571,4 +571,4 @@ def test_coding_a_name_is_fast() -> None:
     for n in names:
         code_name(n, fuzzy_ok=False)
     per_name_ms = (time.perf_counter() - t0) * 1000 / len(names)
-    assert per_name_ms < 2.0, per_name_ms
+    assert per_name_ms < 3.0, per_name_ms  # about 0.3 ms on a quiet machine
