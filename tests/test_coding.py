@@ -507,7 +507,9 @@ def test_default_code_follows_rules_section_4() -> None:
 
 def test_search_and_show() -> None:
     hits = search("右肺上叶腺癌", 3)
-    assert [h.code for h in hits] == ["C34.1", "Q33.1"]  # fuzzy candidates below 50 are not listed
+    assert [(h.code, h.method) for h in hits] == [("C34.1", "rule"), ("C34.2", "related"), ("C34.3", "related")]
+    # past the category, fuzzy candidates below 50 are not listed
+    assert [h.code for h in search("右肺上叶腺癌", 10)[6:]] == ["Q33.1"]
     info = show("c34.1")
     assert (info.code, info.name_zh, info.parent) == ("C34.1", "上叶，支气管或肺的恶性肿瘤", "C34")
     assert info.name_en == "Malignant neoplasm: Upper lobe, bronchus or lung"

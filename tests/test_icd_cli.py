@@ -20,13 +20,23 @@ def _lines(text: str) -> list[str]:
 
 
 def test_search_ranks_the_code_the_name_means_first() -> None:
-    r = runner.invoke(cli.app, ["icd", "search", "右肺上叶腺癌", "-k", "2"])
+    r = runner.invoke(cli.app, ["icd", "search", "右肺上叶腺癌", "-k", "3"])
     assert r.exit_code == 0, r.stderr
     assert _lines(r.stdout) == [
         "ICD-10 检索：右肺上叶腺癌",
         "#  编码   标准名称                    方法      得分",
         "1  C34.1  上叶，支气管或肺的恶性肿瘤  临床规则  0.90",
-        "2  Q33.1  副肺叶                      模糊匹配  0.52",
+        "2  C34.2  中叶，支气管或肺的恶性肿瘤  同类目    0.17",
+        "3  C34.3  下叶，支气管或肺的恶性肿瘤  同类目    0.17",
+    ]
+
+
+def test_search_lists_fuzzy_candidates_for_a_name_no_rule_knows() -> None:
+    r = runner.invoke(cli.app, ["icd", "search", "类风湿关节炎", "-k", "1"])
+    assert r.exit_code == 0
+    assert _lines(r.stdout)[1:] == [
+        "#  编码   标准名称                                            方法      得分",
+        "1  M06.9  未特指的类风湿性关节炎（匹配：其他类风湿性关节炎）  模糊匹配  0.80",
     ]
 
 

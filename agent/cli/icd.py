@@ -16,7 +16,7 @@ icd_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_METHOD_CN = {"code": "编码", "exact": "标准名称", "rule": "临床规则", "fuzzy": "模糊匹配"}
+_METHOD_CN = {"code": "编码", "exact": "标准名称", "rule": "临床规则", "fuzzy": "模糊匹配", "related": "同类目"}
 
 
 @icd_app.command("search")
@@ -26,7 +26,8 @@ def icd_search(
     as_json: Annotated[bool, typer.Option("--json", help="Print the matches as JSON.")] = False,
 ) -> None:
     """Ranked codes for a diagnosis name: the code the name means first (method 编码 / 标准名称 /
-    临床规则), then the closest official names (模糊匹配, with their score)."""
+    临床规则), the other codes of its category (同类目), then the closest official names (模糊匹配);
+    the score is how close the official name is to what was typed."""
     from agent.coding.coder import search
 
     matches = search(query, k)
@@ -77,7 +78,9 @@ def render_matches(query: str, matches: list[CodeMatch]) -> None:
     for col in ("#", "编码", "标准名称", "方法", "得分"):
         table.add_column(col, no_wrap=col != "标准名称")
     for i, m in enumerate(matches, 1):
-        table.add_row(str(i), m.code, escape(m.name), _METHOD_CN[m.method], f"{m.confidence:.2f}")
+        # a fuzzy match names what it was compared with where that is not the code's own name
+        name = m.name if not m.matched or m.matched == m.name else f"{m.name}（匹配：{m.matched}）"
+        table.add_row(str(i), m.code, escape(name), _METHOD_CN[m.method], f"{m.confidence:.2f}")
     out.print(table)
 
 

@@ -18,7 +18,7 @@ from agent.coding.tumours import tumour_code
 from agent.core.errors import InvalidInputError
 from agent.core.text import halfwidth
 
-Method = Literal["code", "exact", "rule", "fuzzy"]
+Method = Literal["code", "exact", "rule", "fuzzy", "related"]  # related: a sibling in `icd search`
 FUZZY_MIN = 80.0  # below this a match is more often wrong than right on our list
 SEARCH_MIN = 50.0  # `icd search` lists candidates down to this score for the physician to judge
 _CONFIDENCE: dict[str, float] = {"code": 1.0, "exact": 1.0, "rule": 0.9}
@@ -147,21 +147,34 @@ def _choices(names: OfficialNames) -> tuple[list[str], list[str]]:
 
 
 def search(query: str, k: int = 10) -> list[CodeMatch]:
-    """Ranked matches for a physician's query: the code the name means first, then the closest
-    official names by fuzzy score."""
+    """Ranked matches for a physician's query: the code the name means first, then the other
+    subcategories of its category (method ``related``), then the closest official names by fuzzy
+    score."""
     if not query.strip():
         raise InvalidInputError("the search query is empty", "give a diagnosis name, e.g. 右肺上叶腺癌", field="query")
     if k < 1:
         raise InvalidInputError(f"-k must be at least 1 (got {k})", "e.g. -k 5", field="k")
     names = require_names()
-    out: list[CodeMatch] = []
+    n = norm(query)
     best = code_name(query)
-    if best is not None:
-        out.append(best)
-    for code, score, official in ranked(norm(query), names, k + 1):
+    out: list[CodeMatch] = [best] if best is not None else []
+    # the other subcategories of the code the name means are the likeliest alternatives
+    siblings = [c for c in children(best.category) if c != best.code] if best is not None else []
+    for code in sorted(siblings, key=lambda c: -_score(n, names.zh.get(c, ""))):
+        official = names.zh.get(code, "")
+        out.append(CodeMatch(code, official, "related", _score(n, official) / 100.0, matched=official))
+    for code, score, official in ranked(n, names, k + 1):
         if score >= SEARCH_MIN and all(m.code != code for m in out):
             out.append(CodeMatch(code, official, "fuzzy", score / 100.0, matched=official))
     return out[:k]
+
+
+def _score(n: str, official: str) -> float:
+    """The fuzzy score of ``ranked`` for one official name."""
+    from rapidfuzz import fuzz
+
+    c = norm(official)
+    return (fuzz.WRatio(n, c) + fuzz.ratio(n, c)) / 2
 
 
 def who_code(code: str) -> str:
