@@ -463,6 +463,7 @@ def test_secondary_sites_are_not_the_primary() -> None:
     assert primary_part(norm("骨转移癌"))[1] is True
     assert _code("乳腺癌术后肝转移") == "C50.9"
     assert _code("转移性肝癌") == "C78.7"
+    assert code_name("继发性肺结核", fuzzy_ok=False) is None  # 继发 without a tumour
 
 
 def test_cause_is_coded_before_the_kidney_stage() -> None:

@@ -81,6 +81,8 @@ def hypertension_code(n: str) -> str | None:
     if "高血压" not in n:
         # 良性小动脉性肾硬化 is the hypertensive kidney by its pathological name
         return "I12.9" if re.search(r"小动脉性?肾硬化", n) else None
+    if re.search(r"妊娠|孕期|产后", n):
+        return "O16"  # hypertension in pregnancy is chapter XV, not I10–I15
     if re.search(r"肾血管性高血压", n):
         return "I15.0"
     if re.search(r"肾性高血压|肾实质性高血压", n):

@@ -165,7 +165,8 @@ def tumour_code(name: str, kind: str | None = None) -> str | None:
     r = tumour_rules()
     n, secondary_only = primary_part(norm(name))
     if secondary_only:
-        return site_code(n, r.secondary_sites)
+        # 继发性肺结核 is no tumour: only a metastasis or a secondary malignancy is coded C77–C79
+        return site_code(n, r.secondary_sites) if "转移" in n or MALIGNANT.search(n) else None
     unc = type_code(n, r.uncertain_types)
     if unc:
         return unc[1]
