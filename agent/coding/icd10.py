@@ -43,6 +43,13 @@ def is_valid(code: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=1)
+def who_codes() -> frozenset[str]:
+    """Every WHO category and subcategory, dotted (``C34``, ``C34.1``)."""
+    icd = _icd()
+    return frozenset(str(c) for c in icd.get_all_codes(True) if icd.is_category_or_subcategory(c))
+
+
 def describe(code: str) -> str | None:
     """WHO English title of ``code``, if valid."""
     return str(_icd().get_description(code)) if is_valid(code) else None
@@ -87,3 +94,27 @@ def find_codes(text: str) -> list[CodeMention]:
         raw = text[m.start() : m.end()]
         out.append(CodeMention(raw=raw, who=who, start=m.start(), end=m.end()))
     return out
+
+
+def children(code: str) -> list[str]:
+    """WHO subcategories of a category (``C34`` -> ``C34.0`` … ``C34.9``); empty for a leaf."""
+    if not is_valid(code):
+        return []
+    return [str(c) for c in _icd().get_children(code)]
+
+
+def parent(code: str) -> str | None:
+    """The category of a subcategory, the block of a category (``C34.1`` -> ``C34`` -> ``C30-C39``)."""
+    if not is_valid(code):
+        return None
+    p = _icd().get_parent(code)
+    return str(p) if p else None
+
+
+def default_code(category: str) -> str:
+    """RULES §4 for a name that says no more than its category: the unspecified ``.9`` where the
+    category has subcategories, else the 3-character code (``C34`` -> ``C34.9``, ``C64`` -> ``C64``)."""
+    cat = category[:3]
+    if is_valid(f"{cat}.9"):
+        return f"{cat}.9"
+    return cat

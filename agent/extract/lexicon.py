@@ -1,4 +1,5 @@
-"""The shipped extraction lexicon (agent/extract/lexicon.yaml), compiled once."""
+"""The shipped extraction lexicon (lexicon.yaml), compiled once. Names are coded by
+``agent.coding.code_name``; the tumour tables here come from agent/coding/rules.yaml."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from functools import lru_cache
 
 import yaml
 
+from agent.coding.coder import CodeMatch, code_name
+from agent.coding.tumours import raw_table, raw_types
 from agent.core.resources import package_file
 
 MODALITIES = (
@@ -96,10 +99,11 @@ def lexicon() -> Lexicon:
         malignant_re=re.compile(alternation(data["malignant_terms"])),
         benign_re=re.compile(alternation(data["benign_terms"])),
         in_situ_re=re.compile(alternation(data["in_situ_terms"])),
-        named_tumours={str(k): str(v) for k, v in data["named_tumours"].items()},
-        sites=rows("sites"),
-        in_situ_sites=rows("in_situ_sites"),
-        benign_sites=rows("benign_sites"),
+        # whole type names (肝细胞癌), so that 原发性肝癌（肝细胞癌）keeps its parenthetical
+        named_tumours=raw_types(),
+        sites=rows("subsites"),
+        in_situ_sites=raw_table("in_situ_sites"),
+        benign_sites=raw_table("benign_sites"),
         disease_names=names,
         disease_name_re=re.compile(alternation([n for n, _ in names])),
     )
@@ -113,51 +117,29 @@ def code_for_site(text: str, table: list[tuple[list[str], str]]) -> str | None:
     return None
 
 
-def tumour_code(name: str) -> str | None:
-    """WHO code a malignant tumour name means (肝细胞癌 -> C22.0, 右肺上叶腺癌 -> C34.1)."""
-    named = tumour_code_named(name)
-    if named:
-        return named
-    # histology words that contain a site's characters (乳头状癌) must not name the site
-    return code_for_site(re.sub(r"乳头状|乳头样|乳头型", "", name), lexicon().sites)
+# what a rule gives a tumour name that states no site (恶性肿瘤, 交界性肿瘤): the extractor treats
+# such a name as naming no code, so that the assessors look for the diagnosis elsewhere
+_NO_SITE = ("C80.9", "C79.9", "D48.9")
 
 
-_DM_TYPE = (("1型", "E10"), ("T1DM", "E10"), ("2型", "E11"), ("T2DM", "E11"))
-_DM_COMPLICATION = (
-    (r"多个并发症|多种并发症|多发并发症", ".7"),
-    (r"肾病|肾脏病|肾损害|DKD", ".2"),
-    (r"视网膜|眼底|黄斑|NPDR|PDR", ".3"),
-    (r"神经病变|神经病|DPN", ".4"),
-    (r"糖尿病足|足溃疡|坏疽|周围血管|下肢动脉", ".5"),
-)
-
-
-def diabetes_code(name: str) -> str | None:
-    """A diabetes name composed of type and complication (1型糖尿病伴糖尿病视网膜病变 -> E10.3)."""
-    if "糖尿病" not in name and "DM" not in name:
+def _tumour(m: CodeMatch | None) -> str | None:
+    if m is None or not (m.code[0] == "C" or (m.code[0] == "D" and m.code[1:3] < "49")):
         return None
-    cat = next((c for key, c in _DM_TYPE if key in name), "E14")
-    for rx, sub in _DM_COMPLICATION:
-        if re.search(rx, name):
-            return cat + sub
-    return cat + ".9"
+    return None if m.method == "rule" and m.code in _NO_SITE else m.code
+
+
+def tumour_code(name: str) -> str | None:
+    """WHO code a tumour name means (肝细胞癌 -> C22.0, 右肺上叶腺癌 -> C34.1), by
+    ``code_name``; a fuzzy guess is not taken here, where no confidence could be shown."""
+    return _tumour(code_name(name, "malignant", fuzzy_ok=False))
 
 
 def disease_code(name: str) -> str | None:
-    """WHO code of a non-tumour disease name (慢性肾脏病5期 -> N18.5)."""
-    flat = re.sub(r"\s", "", name)
-    if "糖尿病" in flat or "DM" in flat:
-        return diabetes_code(flat)
-    for n, code in lexicon().disease_names:
-        if re.sub(r"\s", "", n) in flat:
-            return code
-    return None
+    """WHO code of a non-tumour disease name (慢性肾脏病5期 -> N18.5), by ``code_name``."""
+    m = code_name(name, "disease", fuzzy_ok=False)
+    return m.code if m else None
 
 
 def tumour_code_named(text: str) -> str | None:
-    """Code of a whole tumour name (肝细胞癌, DLBCL) anywhere in ``text``, or None."""
-    lx = lexicon()
-    for n in sorted(lx.named_tumours, key=len, reverse=True):
-        if n in text:
-            return lx.named_tumours[n]
-    return None
+    """Code of a tumour name (肝细胞癌, DLBCL, 乳腺导管原位癌), or None when ``text`` names none."""
+    return _tumour(code_name(text, fuzzy_ok=False))
