@@ -277,6 +277,8 @@ class DocView:
 
     doc: Document
     injection_spans: list[tuple[int, int]] = field(default_factory=list)
+    # per-record memo of derived indexes (the assertion engine's triggers), never compared
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
