@@ -55,8 +55,20 @@ class CaseAnalysis:
         return [m for v in self.own for m in disease_mentions(v) if m.is_statement and not v.in_injection(m.start)]
 
     @cached_property
+    def _treatments_documented(self) -> list[TreatmentMention]:
+        """Treatments given, prescribed or planned, and those only continued (本次未开药)."""
+        return [
+            t
+            for v in self.own
+            for t in treatment_mentions(v)
+            if t.counts or (t.assertion.category == "historical" and not v.in_injection(t.start))
+        ]
+
+    @cached_property
     def treatments(self) -> list[TreatmentMention]:
-        return [t for v in self.own for t in treatment_mentions(v) if t.counts]
+        """Treatments this applicant's records give, prescribe or plan (a drug only continued
+        without being prescribed here is no prescription)."""
+        return [t for t in self._treatments_documented if t.counts]
 
     @cached_property
     def labs(self) -> list[LabValue]:
@@ -75,6 +87,16 @@ class CaseAnalysis:
                 out.setdefault((m.label, m.assertion.category), m)
         return list(out.values())
 
+    def excluded_notes(self, findings: dict[str, list[str]], limit: int = 3) -> list[str]:
+        """``左心室肥厚（疑似：考虑）`` for each finding named but set apart, where no counted
+        mention of the same finding stands elsewhere (only those would have mattered)."""
+        counted = {m.label for m in self.findings(findings)}
+        notes: dict[str, str] = {}
+        for m in self.excluded_findings(findings):
+            if m.label not in counted:
+                notes.setdefault(m.label, f"{m.text}（{m.assertion.note()}）")
+        return list(notes.values())[:limit]
+
     def _finding_mentions(self, findings: dict[str, list[str]]) -> list[Mention]:
         key = tuple(sorted((k, tuple(v)) for k, v in findings.items()))
         memo = self._findings_memo.get(key)
@@ -90,7 +112,8 @@ class CaseAnalysis:
     def modalities(self, allowed: list[str]) -> tuple[list[str], list[Span]]:
         """Modalities documented (finished, ongoing or planned) among ``allowed``, with evidence."""
         found: dict[str, Span] = {}
-        for t in self.treatments:
+        # an ongoing therapy documents the modality even where this record does not prescribe it
+        for t in self._treatments_documented:
             if t.view.kind == "lab":
                 continue
             for mod in t.modalities:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from agent.core.models import ApplicationForm, Check, Citation
 
 _OPENING = {
@@ -21,9 +23,16 @@ def cite_text(cits: list[Citation], limit: int = 2) -> str:
 
 
 def write_rationale(
-    decision: str, reasons: list[str], checks: list[Check], form: ApplicationForm, flags: list[str]
+    decision: str,
+    reasons: list[str],
+    checks: list[Check],
+    form: ApplicationForm,
+    flags: list[str],
+    excluded: Sequence[str] = (),
 ) -> str:
-    """审核意见 for a recommendation (offline template; the LLM backend may rewrite it)."""
+    """审核意见 for a recommendation (offline template; the LLM backend may rewrite it).
+    ``excluded``: findings named in the records but not counted, each with its assertion
+    and trigger (``左心室肥厚（疑似：考虑）``)."""
     disease = form.disease or "所申请病种"
     dx = form.fields["primary_diagnosis"].value
     icd = form.fields["icd10"].value
@@ -45,6 +54,8 @@ def write_rationale(
                     f"{c.name}（{c.reason_code}）：{c.detail}"
                     + (f"依据{cite_text(c.citations)}。" if c.citations else "")
                 )
+    # what the records name but the review did not count, and why (a reviewer can check it)
+    lines += [f"未计入：{note}" for note in excluded]
     if decision == "need_info" and form.missing:
         lines.append("请补充：" + "；".join(dict.fromkeys(form.missing)) + "。")
     if "PROMPT_INJECTION_SUSPECTED" in flags:

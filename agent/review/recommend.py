@@ -75,7 +75,9 @@ def recommend(case: Case, deps: Deps, drafted: DraftResult, *, started: float) -
         for cit in cite(deps.catalog.rule_clauses("injection"), ["identity"]):
             if cit.clause_id not in {c.clause_id for c in citations}:
                 citations.append(cit)
-    rationale = write_rationale(decision, reasons, checks, drafted.form, flags)
+    disease = drafted.assessment.disease
+    excluded = drafted.analysis.excluded_notes(disease.evidence.findings) if disease else []
+    rationale = write_rationale(decision, reasons, checks, drafted.form, flags, excluded)
     flag_evidence = {"PROMPT_INJECTION_SUSPECTED": drafted.analysis.injections} if drafted.analysis.injections else {}
     t_end = time.perf_counter()
     prov = drafted.form.provenance.model_copy(
