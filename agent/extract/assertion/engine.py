@@ -154,7 +154,10 @@ def assert_mention(view: DocView, start: int, end: int, target: str = "diagnosis
     if sect is not None:
         found.append((PRIORITY[sect.category], 10_000, sect))
     ss, se = _sentence(view, start, end)
+    heading_end = end  # an exam-template heading after a finding (糖尿病足筛查：) is no trigger
     if target == "finding":
+        head = rs.template_heading.match(view.half, end, min(len(view.half), end + 10))
+        heading_end = head.end() if head else end
         tmpl = _template(rs, view, end, se)
         if tmpl is not None:
             found.append((PRIORITY["negated"], 0, tmpl))
@@ -165,6 +168,8 @@ def assert_mention(view: DocView, start: int, end: int, target: str = "diagnosis
         i += 1
         rule = rs.rules[ri]
         if rule.category in ("pseudo", "terminate") or target not in rule.applies or te > se:
+            continue
+        if ts < heading_end and te > end:
             continue
         if te <= start and rule.direction in ("forward", "bidirectional"):
             gap = (te, start)
