@@ -144,11 +144,15 @@ def test_findings_set_apart_are_named_with_their_trigger(tmp_path: Path) -> None
     d = an.catalog.disease("糖尿病（伴并发症）")
     assert d is not None
     assert an.findings(d.evidence.findings) == []
-    assert an.excluded_notes(d.evidence.findings) == ["DKD（否定：暂无）", "视网膜病变（否定：（-））", "糖尿病足（否定：可）"]
+    assert an.excluded_notes(d.evidence.findings) == [
+        "DKD（否定：暂无）",
+        "视网膜病变（否定：（-））",
+        "糖尿病足（否定：可）",
+    ]
 
 
 def test_a_request_sentence_is_no_diagnosis_statement(tmp_path: Path) -> None:
-    note = "示例医院　门诊病历\n姓名：张三\n就诊日期：2025-05-20\n现病史：患者要求申请“高血压”门特，家属咨询能否办理。\n"
+    note = "示例医院　门诊病历\n姓名：张三\n就诊日期：2025-05-20\n现病史：患者要求申请“高血压”门特，家属咨询能否办理。"
     an = _analysis(tmp_path, {"门诊病历.txt": note}, "高血压（伴并发症）")
     assert an.diseases == []
     v = an.views[0]
@@ -180,7 +184,8 @@ def test_pasted_text_of_another_patient_is_theirs_and_flags_identity(tmp_path: P
 def test_the_review_says_what_was_not_counted_and_why(tmp_path: Path, deps: Any) -> None:
     from agent.review.recommend import review_case
 
-    folder = write_case(tmp_path, base_case("T-ASR2", requested_disease="糖尿病（伴并发症）"), {"门诊病历.txt": DM_NOTE})
+    case = base_case("T-ASR2", requested_disease="糖尿病（伴并发症）")
+    folder = write_case(tmp_path, case, {"门诊病历.txt": DM_NOTE})
     rec = review_case(load_case(folder), deps)
     assert rec.decision == "need_info"
     assert "未计入：DKD（否定：暂无）" in rec.rationale.splitlines()
