@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from agent.extract.assertion.blocks import foreign_blocks
-from agent.extract.assertion.rules import PRIORITY, Category, Rule, RuleSet, rule_of, ruleset
+from agent.extract.assertion.rules import PRIORITY, Category, Rule, RuleSet, find_triggers, ruleset
 
 if TYPE_CHECKING:
     from agent.extract.document import DocView
@@ -66,8 +66,7 @@ def triggers(view: DocView) -> list[tuple[int, int, int]]:
     """Every trigger in the record as (start, end, rule index), in order; computed once per view."""
     found = view.cache.get(_CACHE_KEY)
     if found is None:
-        rx = ruleset().trigger_re
-        found = [(m.start(), m.end(), rule_of(m.lastgroup or "r0_0")) for m in rx.finditer(view.half)]
+        found = find_triggers(ruleset(), view.half)
         view.cache[_CACHE_KEY] = found
     return cast("list[tuple[int, int, int]]", found)
 

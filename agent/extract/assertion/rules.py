@@ -1,6 +1,7 @@
-"""The ConText rules file (``rules.yaml`` beside this module), loaded and compiled once: one
-alternation of every trigger, longest first, so that a pseudo-trigger or a longer trigger wins
-over a shorter one inside it."""
+"""The ConText rules file (``rules.yaml`` beside this module), loaded and compiled once: the
+literal triggers as one prefix tree (a regex that matches the longest literal at each position in
+one pass), the pattern triggers beside it; where matches overlap the leftmost, then the longest,
+wins, so that a pseudo-trigger or a longer trigger beats a shorter one inside it."""
 
 from __future__ import annotations
 
@@ -70,7 +71,9 @@ class RuleSet:
     """The compiled rules."""
 
     rules: tuple[Rule, ...]
-    trigger_re: re.Pattern[str]  # group ``r<i>`` is rule i
+    literal_re: re.Pattern[str]  # every literal trigger, as a prefix tree
+    literal_rule: dict[str, int]  # literal -> its rule's index
+    patterns: tuple[tuple[re.Pattern[str], int], ...]  # pattern triggers with their rule's index
     sections: dict[str, SectionRule]
     list_comma_sections: frozenset[str]
     list_item_max: int
@@ -84,8 +87,8 @@ def _fail(msg: str) -> AssertionRulesError:
     return AssertionRulesError(f"{RULES_PATH.name}: {msg}", hint="fix the rules file shipped with certreview")
 
 
-def _rule(raw: dict[str, object], defaults: dict[str, object], i: int) -> tuple[Rule, list[str]]:
-    """One rule and its regex alternatives."""
+def _rule(raw: dict[str, object], defaults: dict[str, object], i: int) -> tuple[Rule, list[str], list[str]]:
+    """One rule, its literal triggers and its patterns."""
     cat = str(raw.get("category", ""))
     if cat not in CATEGORIES:
         raise _fail(f"rule {i}: unknown category {cat!r} (one of {', '.join(CATEGORIES)})")
@@ -99,10 +102,9 @@ def _rule(raw: dict[str, object], defaults: dict[str, object], i: int) -> tuple[
     patterns = raw.get("pattern", []) or []
     if not isinstance(literals, list) or not isinstance(patterns, list) or not (literals or patterns):
         raise _fail(f"rule {i}: needs a list of literal or pattern triggers")
-    alts = [re.escape(str(w)) for w in literals] + [str(p) for p in patterns]
-    for p in alts:
+    for p in patterns:
         try:
-            re.compile(p)
+            re.compile(str(p))
         except re.error as exc:
             raise _fail(f"rule {i}: bad pattern {p!r}: {exc}") from exc
     rule = Rule(
@@ -114,7 +116,26 @@ def _rule(raw: dict[str, object], defaults: dict[str, object], i: int) -> tuple[
         list_commas=bool(raw.get("list_commas", False)),
         applies=frozenset(str(a) for a in applies),
     )
-    return rule, alts
+    return rule, [str(w) for w in literals], [str(p) for p in patterns]
+
+
+def trie_regex(words: list[str]) -> str:
+    """A regex matching any of ``words``, factored by common prefix (greedy: longest first)."""
+    trie: dict[str, dict] = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        alts = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 and "" not in node else "(?:" + "|".join(alts) + ")"
+        return body + ("?" if "" in node else "")
+
+    return build(trie) or r"(?!x)x"
 
 
 def compile_rules(data: dict[str, object]) -> RuleSet:
@@ -124,22 +145,24 @@ def compile_rules(data: dict[str, object]) -> RuleSet:
     if not isinstance(defaults, dict) or not isinstance(raw_rules, list) or not raw_rules:
         raise _fail("needs a `rules` list (and an optional `defaults` mapping)")
     rules: list[Rule] = []
-    # longest alternative first across all rules: at one position the longer trigger wins
-    alternatives: list[tuple[int, str, int]] = []
+    literal_rule: dict[str, int] = {}
+    patterns: list[tuple[re.Pattern[str], int]] = []
     for i, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
             raise _fail(f"rule {i}: must be a mapping")
-        rule, alts = _rule(raw, defaults, i)
+        rule, literals, pats = _rule(raw, defaults, i)
         rules.append(rule)
-        alternatives += [(i, a, len(re.sub(r"\\.|\[[^]]*\]|\(\?[^)]*\)", "x", a))) for a in alts]
-    alternatives.sort(key=lambda t: -t[2])
-    body = "|".join(f"(?P<r{i}_{k}>{a})" for k, (i, a, _) in enumerate(alternatives))
+        for w in literals:
+            literal_rule.setdefault(w, i)
+        patterns += [(re.compile(p), i) for p in pats]
     sections = {}
     for name, raw in (data.get("sections") or {}).items():  # type: ignore[attr-defined]
         sections[str(name)] = SectionRule(str(raw["category"]), frozenset(raw.get("applies", TARGETS)))
     return RuleSet(
         rules=tuple(rules),
-        trigger_re=re.compile(body),
+        literal_re=re.compile(trie_regex(list(literal_rule))),
+        literal_rule=literal_rule,
+        patterns=tuple(patterns),
         sections=sections,
         list_comma_sections=frozenset(str(x) for x in cast("list[object]", data.get("list_comma_sections") or [])),
         list_item_max=int(data.get("list_item_max", 10)),  # type: ignore[call-overload]
@@ -162,6 +185,17 @@ def ruleset() -> RuleSet:
     return compile_rules(data)
 
 
-def rule_of(group: str) -> int:
-    """The rule index of a match group name (``r12_40`` -> 12)."""
-    return int(group[1:].split("_", 1)[0])
+def find_triggers(rs: RuleSet, text: str) -> list[tuple[int, int, int]]:
+    """Every trigger in ``text`` as (start, end, rule index): leftmost first, the longest where
+    several start together, none overlapping."""
+    found = [(m.start(), m.end(), rs.literal_rule[m.group()]) for m in rs.literal_re.finditer(text)]
+    for rx, i in rs.patterns:
+        found += [(m.start(), m.end(), i) for m in rx.finditer(text) if m.end() > m.start()]
+    found.sort(key=lambda t: (t[0], t[0] - t[1]))
+    out: list[tuple[int, int, int]] = []
+    last_end = -1
+    for t in found:
+        if t[0] >= last_end:
+            out.append(t)
+            last_end = t[1]
+    return out
