@@ -177,7 +177,9 @@ def compile_rules(data: dict[str, object]) -> RuleSet:
 def ruleset() -> RuleSet:
     """The shipped rules, compiled."""
     try:
-        data = yaml.safe_load(RULES_PATH.read_text(encoding="utf-8"))
+        # the C loader where PyYAML has it: the rules load on the first record of every run
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(RULES_PATH.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError) as exc:
         raise _fail(f"cannot be read: {exc}") from exc
     if not isinstance(data, dict):
