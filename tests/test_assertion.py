@@ -190,3 +190,23 @@ def test_the_review_says_what_was_not_counted_and_why(tmp_path: Path, deps: Any)
     assert rec.decision == "need_info"
     assert "未计入：DKD（否定：暂无）" in rec.rationale.splitlines()
     assert "未计入：糖尿病足（否定：可）" in rec.rationale.splitlines()
+
+
+def test_a_drug_only_continued_documents_its_modality_but_is_no_prescription(tmp_path: Path) -> None:
+    note = (
+        "示例医院　门诊病历\n姓名：张三\n就诊日期：2025-05-20\n诊断：2型糖尿病\n"
+        "处理：继续二甲双胍片 0.5g tid（本次未开药，患者自备）。\n"
+    )
+    an = _analysis(tmp_path, {"门诊病历.txt": note}, "糖尿病（伴并发症）")
+    assert an.treatments == []
+    mods, spans = an.modalities(["hypoglycaemic"])
+    assert mods == ["hypoglycaemic"] and spans[0].quote == "二甲双胍"
+    t = treatment_mentions(an.views[0])[0]
+    assert t.assertion.note() == "既往：本次未开药"
+
+
+def test_rules_load_lazily_and_once() -> None:
+    assert ruleset() is ruleset()
+    v = view("否认高血压病史")
+    assert assert_mention(v, 2, 5).trigger == assert_mention(v, 2, 5).trigger
+    assert "assertion_triggers" in v.cache  # the record's triggers were found once

@@ -20,7 +20,7 @@ CATEGORY_CN = {
     "negated": "否定",
     "possible": "疑似",
     "hypothetical": "假设/计划",
-    "historical": "既往已愈/本次未开",
+    "historical": "既往",
     "other_person": "他人",
     "administrative": "申请/咨询语句",
 }
@@ -169,6 +169,8 @@ def assert_mention(view: DocView, start: int, end: int, target: str = "diagnosis
         if rule.category in ("pseudo", "terminate") or target not in rule.applies or te > se:
             continue
         if ts < heading_end and te > end:
+            continue
+        if rule.not_in_sections and view.section_at(start).name in rule.not_in_sections:
             continue
         if te <= start and rule.direction in ("forward", "bidirectional"):
             gap = (te, start)

@@ -56,6 +56,7 @@ class Rule:
     lists: bool
     list_commas: bool
     applies: frozenset[str]
+    not_in_sections: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def _rule(raw: dict[str, object], defaults: dict[str, object], i: int) -> tuple[
         lists=bool(raw.get("lists", True)),
         list_commas=bool(raw.get("list_commas", False)),
         applies=frozenset(str(a) for a in applies),
+        not_in_sections=frozenset(str(x) for x in cast("list[object]", raw.get("not_in_sections") or [])),
     )
     return rule, [str(w) for w in literals], [str(p) for p in patterns]
 
