@@ -112,8 +112,9 @@ def _reaches(rs: RuleSet, rule: Rule, view: DocView, gap: tuple[int, int], trig:
     return True
 
 
-def _template(rs: RuleSet, view: DocView, end: int, sent_end: int) -> Assertion | None:
-    """A finding named as an exam-template heading whose content is normal."""
+def _template(rs: RuleSet, view: DocView, end: int, sent_end: int) -> tuple[int, Assertion | None] | None:
+    """A finding named as an exam-template heading (糖尿病足部检查：…): the heading's end, and
+    the negation its normal content sets (None where the content names a lesion)."""
     head = rs.template_heading.match(view.half, end, min(len(view.half), end + 10))
     if head is None:
         return None
@@ -124,12 +125,12 @@ def _template(rs: RuleSet, view: DocView, end: int, sent_end: int) -> Assertion 
     content = view.half[head.end() : content_end]
     for m in rs.template_abnormal.finditer(content):
         if not re.search(r"[未无否非]", content[max(0, m.start() - 4) : m.start()]):
-            return None  # 糖尿病足检查：右足第1趾溃疡 is a finding
+            return head.end(), None  # 糖尿病足检查：右足第1趾溃疡 is a finding
     normal = rs.template_normal.search(content)
     if normal is None:
-        return None
+        return None  # 建议行视网膜病变筛查: the heading words are a trigger of their own
     s = head.end() + normal.start()
-    return Assertion("negated", Trigger(view.text[s : s + len(normal.group())], s, s + len(normal.group())))
+    return head.end(), Assertion("negated", Trigger(view.text[s : s + len(normal.group())], s, s + len(normal.group())))
 
 
 def _section_assertion(rs: RuleSet, view: DocView, start: int, target: str) -> Assertion | None:
@@ -154,12 +155,11 @@ def assert_mention(view: DocView, start: int, end: int, target: str = "diagnosis
         found.append((PRIORITY[sect.category], 10_000, sect))
     ss, se = _sentence(view, start, end)
     heading_end = end  # an exam-template heading after a finding (糖尿病足筛查：) is no trigger
-    if target == "finding":
-        head = rs.template_heading.match(view.half, end, min(len(view.half), end + 10))
-        heading_end = head.end() if head else end
-        tmpl = _template(rs, view, end, se)
-        if tmpl is not None:
-            found.append((PRIORITY["negated"], 0, tmpl))
+    tmpl = _template(rs, view, end, se) if target == "finding" else None
+    if tmpl is not None:
+        heading_end = tmpl[0]
+        if tmpl[1] is not None:
+            found.append((PRIORITY["negated"], 0, tmpl[1]))
     trig = triggers(view)
     i = bisect.bisect_left(trig, (ss, -1, -1))
     while i < len(trig) and trig[i][0] < se:
