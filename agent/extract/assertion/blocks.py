@@ -35,12 +35,11 @@ def _block_end(view: DocView, start: int) -> int:
 
 def foreign_blocks(view: DocView) -> list[tuple[int, int, Trigger]]:
     """(start, end, trigger) of each block of another person's text in the record."""
-    from agent.extract.assertion.engine import Trigger
-    from agent.extract.identity import NAME_RE
-
     found = view.cache.get(_CACHE_KEY)
     if found is not None:
         return cast("list[tuple[int, int, Trigger]]", found)
+    from agent.extract.assertion.engine import Trigger
+    from agent.extract.identity import NAME_RE
     ruleset()  # the rules file must be readable before anything is asserted
     out: list[tuple[int, int, Trigger]] = []
     names = [(m, m.group(1).rstrip("性年")) for m in NAME_RE.finditer(view.half)]
