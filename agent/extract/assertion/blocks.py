@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from agent.extract.document import DocView
 
 _CACHE_KEY = "assertion_foreign_blocks"
+_ROLE_BEFORE = re.compile(r"(配偶|父|母|子|女|亲属|监护|紧急|联系|家属|代理|委托|经办|医|护|审|签|人|者)[ \t]*$")
 _MARKER = re.compile(r"误粘贴|误贴|误录|非本人|非本患者|他人的|其他患者的|另一患者的|另一位患者的|同病房患者的")
 
 
@@ -45,6 +46,8 @@ def foreign_blocks(view: DocView) -> list[tuple[int, int, Trigger]]:
     names = [(m, m.group(1).rstrip("性年")) for m in NAME_RE.finditer(view.half)]
     own = names[0][1] if names else None
     for m, name in names[1:]:
+        if _ROLE_BEFORE.search(view.half[max(0, m.start() - 4) : m.start()]):
+            continue  # 配偶姓名, 紧急联系人姓名: a person named in the patient's record, not a patient
         if own and not names_match(name, own) and not any(s <= m.start() < e for s, e, _ in out):
             ls = view.half.rfind("\n", 0, m.start()) + 1
             out.append((ls, _block_end(view, m.start()), Trigger(view.text[m.start() : m.end()], m.start(), m.end())))
