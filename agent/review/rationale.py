@@ -28,6 +28,7 @@ def write_rationale(
     checks: list[Check],
     form: ApplicationForm,
     flags: list[str],
+    *,
     excluded: Sequence[str] = (),
 ) -> str:
     """审核意见 for a recommendation (offline template; the LLM backend may rewrite it).

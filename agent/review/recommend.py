@@ -77,7 +77,7 @@ def recommend(case: Case, deps: Deps, drafted: DraftResult, *, started: float) -
                 citations.append(cit)
     disease = drafted.assessment.disease
     excluded = drafted.analysis.excluded_notes(disease.evidence.findings) if disease else []
-    rationale = write_rationale(decision, reasons, checks, drafted.form, flags, excluded)
+    rationale = write_rationale(decision, reasons, checks, drafted.form, flags, excluded=excluded)
     flag_evidence = {"PROMPT_INJECTION_SUSPECTED": drafted.analysis.injections} if drafted.analysis.injections else {}
     t_end = time.perf_counter()
     prov = drafted.form.provenance.model_copy(
