@@ -47,6 +47,7 @@ eval: setup
 	$(BIN)/certreview eval eval/datasets/holdout --report out/eval-holdout.md $(HOLDOUT_GATES)
 	$(BIN)/certreview eval eval/datasets/holdout2 --report out/eval-holdout2.md $(HOLDOUT_GATES)
 	$(BIN)/certreview eval eval/datasets/holdout3 --report out/eval-holdout3.md $(HOLDOUT_GATES)
+	$(BIN)/certreview eval eval/datasets/traps-dev --report out/eval-traps-dev.md $(HOLDOUT_GATES)
 
 eval-retrieval: setup
 	$(BIN)/certreview eval --kb-queries eval/kb_queries.yaml --min-recall 0.95 --min-mrr 0.8

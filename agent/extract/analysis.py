@@ -43,33 +43,76 @@ class CaseAnalysis:
                 self.injection_titles.append(v.name)
                 self.masked.append(f"{v.name}标题")
         self.identities: dict[str, Identity] = {v.name: document_identity(v, case.info.applicant) for v in self.views}
-        # a record about someone else is evidence of nothing for this applicant
-        self.own = [v for v in self.views if not self.identities[v.name].problems]
+        # a record about someone else is evidence of nothing for this applicant (a block of
+        # another person's text pasted into it is set apart by the assertion engine instead)
+        self.own = [v for v in self.views if not self.identities[v.name].own_problems]
+        self._findings_memo: dict[tuple[object, ...], list[Mention]] = {}
 
     @property
     def app_date(self) -> dt.date:
         return self.case.info.application_date
 
     # ------------------------------------------------------------ mentions (own records only)
+    # Diagnosis candidates are diagnosis statements only: a request or application sentence, a
+    # plan, a relative's or another patient's text never reaches an assessor.
     @cached_property
     def tumour(self) -> list[Mention]:
-        return [m for v in self.own for m in tumour_mentions(v) if not m.family and not v.in_injection(m.start)]
+        return [m for v in self.own for m in tumour_mentions(v) if m.is_statement and not v.in_injection(m.start)]
 
     @cached_property
     def diseases(self) -> list[Mention]:
-        return [m for v in self.own for m in disease_mentions(v) if not m.family and not v.in_injection(m.start)]
+        return [m for v in self.own for m in disease_mentions(v) if m.is_statement and not v.in_injection(m.start)]
+
+    @cached_property
+    def _treatments_documented(self) -> list[TreatmentMention]:
+        """Treatments given, prescribed or planned, and those only continued (本次未开药)."""
+        return [
+            t
+            for v in self.own
+            for t in treatment_mentions(v)
+            if t.counts or (t.assertion.category == "historical" and not v.in_injection(t.start))
+        ]
 
     @cached_property
     def treatments(self) -> list[TreatmentMention]:
-        return [t for v in self.own for t in treatment_mentions(v) if t.counts]
+        """Treatments this applicant's records give, prescribe or plan (a drug only continued
+        without being prescribed here is no prescription)."""
+        return [t for t in self._treatments_documented if t.counts]
 
     @cached_property
     def labs(self) -> list[LabValue]:
         return [x for v in self.own for x in lab_values(v) if not x.family and not v.in_injection(x.start)]
 
     def findings(self, findings: dict[str, list[str]]) -> list[Mention]:
-        """Catalogue findings that count: confirmed, the applicant's own, not in an instruction."""
-        return [m for v in self.own for m in finding_mentions(v, findings) if m.counts]
+        """Catalogue findings that count: affirmed, the applicant's own, not in an instruction."""
+        return [m for m in self._finding_mentions(findings) if m.counts]
+
+    def excluded_findings(self, findings: dict[str, list[str]]) -> list[Mention]:
+        """Catalogue findings named but not counted (negated, suspected, healed, planned, a request,
+        someone else's), each with the trigger that set it apart; one per finding and reason."""
+        out: dict[tuple[str, str], Mention] = {}
+        for m in self._finding_mentions(findings):
+            if not m.counts and not m.view.in_injection(m.start):
+                out.setdefault((m.label, m.assertion.category), m)
+        return list(out.values())
+
+    def excluded_notes(self, findings: dict[str, list[str]], limit: int = 3) -> list[str]:
+        """``左心室肥厚（疑似：考虑）`` for each finding named but set apart, where no counted
+        mention of the same finding stands elsewhere (only those would have mattered)."""
+        counted = {m.label for m in self.findings(findings)}
+        notes: dict[str, str] = {}
+        for m in self.excluded_findings(findings):
+            if m.label not in counted:
+                notes.setdefault(m.label, f"{m.text}（{m.assertion.note()}）")
+        return list(notes.values())[:limit]
+
+    def _finding_mentions(self, findings: dict[str, list[str]]) -> list[Mention]:
+        key = tuple(sorted((k, tuple(v)) for k, v in findings.items()))
+        memo = self._findings_memo.get(key)
+        if memo is None:
+            memo = [m for v in self.own for m in finding_mentions(v, findings)]
+            self._findings_memo[key] = memo
+        return memo
 
     def disease_mentions_in(self, patterns: list[str]) -> list[Mention]:
         """Non-tumour disease mentions whose code falls in ``patterns``, in document order."""
@@ -78,7 +121,8 @@ class CaseAnalysis:
     def modalities(self, allowed: list[str]) -> tuple[list[str], list[Span]]:
         """Modalities documented (finished, ongoing or planned) among ``allowed``, with evidence."""
         found: dict[str, Span] = {}
-        for t in self.treatments:
+        # an ongoing therapy documents the modality even where this record does not prescribe it
+        for t in self._treatments_documented:
             if t.view.kind == "lab":
                 continue
             for mod in t.modalities:

@@ -13,23 +13,13 @@ from agent.core.text import fold, halfwidth
 from agent.extract.dates import DateMention, find_dates
 
 # Document kinds, most specific first; matched against the document's heading lines.
+# fmt: off
 KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (
         "cytology",
         (
-            "骨髓细胞",
-            "骨髓象",
-            "细胞形态学",
-            "流式细胞",
-            "免疫分型",
-            "细胞学",
-            "脱落细胞",
-            "细针穿刺",
-            "液基细胞",
-            "胸水细胞",
-            "腹水细胞",
-            "细胞病理",
-            "FNA",
+            "骨髓细胞", "骨髓象", "细胞形态学", "流式细胞", "免疫分型", "细胞学", "脱落细胞",
+            "细针穿刺", "液基细胞", "胸水细胞", "腹水细胞", "细胞病理", "FNA",
         ),
     ),
     (
@@ -45,27 +35,15 @@ KIND_WORDS: list[tuple[str, tuple[str, ...]]] = [
     (
         "imaging",
         (
-            "CT",
-            "MRI",
-            "磁共振",
-            "PET",
-            "超声",
-            "彩超",
-            "B超",
-            "X线",
-            "影像",
-            "放射科",
-            "心动图",
-            "眼底照相",
-            "造影",
-            "DR检查",
-            "钼靶",
+            "CT", "MRI", "磁共振", "PET", "超声", "彩超", "B超", "X线",
+            "影像", "放射科", "心动图", "眼底照相", "造影", "DR检查", "钼靶",
         ),
     ),
     ("lab", ("检验报告", "检验单", "化验", "检验科", "生化", "血常规", "检验结果", "检测报告")),
     ("consult", ("会诊记录", "会诊意见")),
     ("outpatient", ("门诊病历", "门诊记录", "复诊记录", "门诊", "随访记录", "病程记录", "就诊记录")),
 ]
+# fmt: on
 KIND_LABEL = {
     "cytology": "细胞学报告",
     "pathology": "病理报告",
@@ -83,6 +61,7 @@ KIND_LABEL = {
 }
 
 # Which labelled date is a document's own date, by kind (the first label found wins).
+# fmt: off
 _DATE_LABELS: dict[str, tuple[str, ...]] = {
     "pathology": ("报告日期", "报告时间", "签发日期", "诊断日期", "发报告日期", "审核日期", "报告发出日期"),
     "cytology": ("报告日期", "报告时间", "签发日期", "诊断日期", "审核日期"),
@@ -91,15 +70,8 @@ _DATE_LABELS: dict[str, tuple[str, ...]] = {
     "discharge": ("出院日期", "出院时间", "记录日期", "小结日期"),
     "certificate": ("开具日期", "出具日期", "证明日期", "诊断日期", "日期"),
     "outpatient": (
-        "就诊日期",
-        "就诊时间",
-        "门诊日期",
-        "复诊日期",
-        "随访日期",
-        "随访时间",
-        "复诊时间",
-        "门诊时间",
-        "日期",
+        "就诊日期", "就诊时间", "门诊日期", "复诊日期", "随访日期",
+        "随访时间", "复诊时间", "门诊时间", "日期",
     ),
     "prescription": ("开具日期", "处方日期", "开方日期", "日期"),
     "dialysis": ("透析日期", "治疗日期", "随访日期", "随访时间", "透析时间", "记录日期", "日期"),
@@ -107,29 +79,10 @@ _DATE_LABELS: dict[str, tuple[str, ...]] = {
     "admission": ("记录日期", "入院日期"),
 }
 _NOT_OWN_DATE = (
-    "移植",
-    "手术",
-    "发病",
-    "确诊",
-    "诊断",
-    "开始",
-    "首次",
-    "送检",
-    "收到",
-    "接收",
-    "打印",
-    "复印",
-    "采集",
-    "采样",
-    "入院",
-    "出生",
-    "登记",
-    "申请",
-    "取材",
-    "签收",
-    "收样",
-    "检查日期",
+    "移植", "手术", "发病", "确诊", "诊断", "开始", "首次", "送检", "收到", "接收", "打印",
+    "复印", "采集", "采样", "入院", "出生", "登记", "申请", "取材", "签收", "收样", "检查日期",
 )
+# fmt: on
 
 # Section headings -> canonical section; matched at line start, spaced forms too (病 理 诊 断).
 SECTION_WORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -277,6 +230,8 @@ class DocView:
 
     doc: Document
     injection_spans: list[tuple[int, int]] = field(default_factory=list)
+    # per-record memo of derived indexes (the assertion engine's triggers), never compared
+    cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from agent.core.models import Applicant, Span
+from agent.extract.assertion.blocks import foreign_blocks
 from agent.extract.document import DocView
 
 _NAME = re.compile(
@@ -17,6 +18,7 @@ _ID = re.compile(
     r"(?:身份证号码|身份证号|身份证|证件号码|证件号|公民身份号码|ID号)[ \t*]*[:：]?[ \t*]*"
     r"([0-9]{17}[0-9Xx]|[0-9]{6}[*＊]{4,8}[0-9Xx*]{2,6})"
 )
+NAME_RE = _NAME
 _AGE = re.compile(r"年[ \t]*龄[ \t*]*[:：]?[ \t*]*(\d{1,3})[ \t]*岁")
 _SEX = re.compile(r"性[ \t]*别[ \t*]*[:：]?[ \t*]*([男女])")
 
@@ -33,6 +35,13 @@ class Identity:
     age_span: Span | None = None
     sex: str | None = None
     problems: list[tuple[str, list[Span]]] = field(default_factory=list)
+    # problems from another person's text pasted into the record (the rest of it is the patient's)
+    pasted: list[tuple[str, list[Span]]] = field(default_factory=list)
+
+    @property
+    def own_problems(self) -> list[tuple[str, list[Span]]]:
+        """Problems with whom the record itself is about (not a pasted block)."""
+        return [p for p in self.problems if p not in self.pasted]
 
 
 def _names_match(record: str, applicant: str) -> bool:
@@ -77,6 +86,13 @@ def document_identity(view: DocView, applicant: Applicant) -> Identity:
             )
     if ident.sex and applicant.sex and ident.sex != applicant.sex:
         ident.problems.append((f"文书性别“{ident.sex}”与申请人不符", []))
+    for _s, _e, trig in foreign_blocks(view):
+        if trig.text.startswith("姓"):  # a second patient line: another person's name
+            other = NAME_RE.match(view.half, trig.start)
+            who = other.group(1) if other else trig.text
+            p = (f"文书中粘贴有他人（{who}）的内容", [view.span(trig.start, trig.end)])
+            ident.problems.append(p)
+            ident.pasted.append(p)
     return ident
 
 

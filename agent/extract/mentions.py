@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 
 from agent.coding.icd10 import find_codes
-from agent.extract.certainty import Certainty, certainty, is_family
+from agent.extract.assertion import AFFIRMED, Assertion, assert_mention
+from agent.extract.certainty import Certainty
 from agent.extract.document import DX_SECTIONS, DocView
 from agent.extract.lexicon import alternation, disease_code, lexicon, tumour_code
 
@@ -38,6 +39,7 @@ class Mention:
     code_start: int = -1
     code_end: int = -1
     label: str = ""  # canonical finding name, or the matched disease name
+    assertion: Assertion = AFFIRMED  # category and the trigger that set it
 
     @property
     def text(self) -> str:
@@ -49,8 +51,31 @@ class Mention:
 
     @property
     def counts(self) -> bool:
-        """Confirmed, the applicant's own, and not inside text flagged as an instruction."""
-        return self.certainty == "confirmed" and not self.family and not self.view.in_injection(self.start)
+        """Affirmed (not negated, suspected, planned, healed, a request or someone else's) and not
+        inside text flagged as an instruction."""
+        return self.assertion.category == "affirmed" and not self.view.in_injection(self.start)
+
+    @property
+    def is_statement(self) -> bool:
+        """A diagnosis the record states (not a request, a plan or another person's)."""
+        return self.assertion.category not in ("administrative", "hypothetical", "other_person")
+
+
+def _mention(view: DocView, s: int, e: int, kind: str, target: str = "diagnosis", **kw: object) -> Mention:
+    """A mention with its assertion read once."""
+    a = assert_mention(view, s, e, target)
+    cert: Certainty = a.certainty  # type: ignore[assignment]
+    return Mention(
+        view,
+        s,
+        e,
+        kind,
+        cert,
+        a.category == "other_person",
+        view.section_at(s).name,
+        assertion=a,
+        **kw,  # type: ignore[arg-type]
+    )
 
 
 def _line_code(view: DocView, offset: int) -> tuple[str | None, int, int]:
@@ -89,13 +114,13 @@ def tumour_mentions(view: DocView) -> list[Mention]:
             taken.append((s, e))
             sec = view.section_at(s).name
             code, cs, ce = _line_code(view, s) if sec in DX_SECTIONS or sec == "header" else (None, -1, -1)
-            out.append(Mention(view, s, e, kind, certainty(view, s, e), is_family(view, s, e), sec, code, cs, ce))
+            out.append(_mention(view, s, e, kind, code=code, code_start=cs, code_end=ce))
     for m in lx.benign_re.finditer(view.half):
         s, e = m.start(), m.end()
         sec = view.section_at(s).name
         if sec in DX_SECTIONS and not any(a <= s < b for a, b in taken):
             code, cs, ce = _line_code(view, s)
-            out.append(Mention(view, s, e, "benign", certainty(view, s, e), is_family(view, s, e), sec, code, cs, ce))
+            out.append(_mention(view, s, e, "benign", code=code, code_start=cs, code_end=ce))
     return sorted(out, key=lambda x: x.start)
 
 
@@ -112,19 +137,7 @@ def disease_mentions(view: DocView) -> list[Mention]:
             # the line's code belongs to another diagnosis on it (糖尿病肾病　慢性肾脏病5期 N18.500)
             code, cs, ce = None, -1, -1
         out.append(
-            Mention(
-                view,
-                s,
-                e,
-                "disease",
-                certainty(view, s, e),
-                is_family(view, s, e),
-                sec,
-                code or name_code,
-                cs,
-                ce,
-                label=view.text[s:e],
-            )
+            _mention(view, s, e, "disease", code=code or name_code, code_start=cs, code_end=ce, label=view.text[s:e])
         )
     # codes written alone in diagnosis lines (e.g. "ICD-10: N18.5")
     seen = {(x.code_start) for x in out}
@@ -135,19 +148,22 @@ def disease_mentions(view: DocView) -> list[Mention]:
             s = section.start + c.start
             if s in seen:
                 continue
+            a = assert_mention(view, s, s + 1)
+            cert: Certainty = a.certainty  # type: ignore[assignment]
             out.append(
                 Mention(
                     view,
                     s,
                     section.start + c.end,
                     "code",
-                    certainty(view, s, s + 1),
+                    cert,
                     False,
                     section.name,
                     c.who,
                     s,
                     section.start + c.end,
                     label=c.raw,
+                    assertion=a,
                 )
             )
     return sorted(out, key=lambda x: x.start)
@@ -160,18 +176,7 @@ def finding_mentions(view: DocView, findings: dict[str, list[str]]) -> list[Ment
         rx = re.compile(alternation(words))
         for m in rx.finditer(view.half):
             s, e = m.start(), m.end()
-            out.append(
-                Mention(
-                    view,
-                    s,
-                    e,
-                    "finding",
-                    certainty(view, s, e),
-                    is_family(view, s, e),
-                    view.section_at(s).name,
-                    label=label,
-                )
-            )
+            out.append(_mention(view, s, e, "finding", "finding", label=label))
     return sorted(out, key=lambda x: x.start)
 
 

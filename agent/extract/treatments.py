@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.extract.certainty import is_family
+from agent.extract.assertion import AFFIRMED, Assertion, Trigger, assert_mention
 from agent.extract.document import DocView
 from agent.extract.lexicon import lexicon
 
@@ -22,6 +22,7 @@ _REFUSED_AFTER = re.compile(
 # a drug named where the record explains requirements or paperwork is not a treatment
 _NOT_A_TREATMENT = re.compile(r"(告知|需含|须含|需要含|要求|标准需|认定标准)[^。；;]{0,20}$")
 _NEG_AFTER = re.compile(r"^[^，,。；;\n]{0,4}(禁忌|不耐受)|^[^，,。；;\n]{0,16}(不推荐|不建议|不需要|暂不考虑|不适用)")
+KIND_LAB = "检验报告"
 _LAB_CONTEXT = re.compile(r"^[^，,。；;\n]{0,2}(浓度|谷浓度|血药|检测|测定|抵抗|释放|水平|抗体|敏感)")
 
 
@@ -37,10 +38,41 @@ class TreatmentMention:
     section: str
     negated: bool
     family: bool
+    assertion: Assertion = AFFIRMED  # category and the trigger that set it
 
     @property
     def counts(self) -> bool:
-        return not self.negated and not self.family and not self.view.in_injection(self.start)
+        """Named as given, prescribed or planned for the applicant: not refused, conditional,
+        continued without this record prescribing it, or someone else's."""
+        return self.assertion.category == "affirmed" and not self.view.in_injection(self.start)
+
+
+def _negation(view: DocView, s: int, e: int) -> Assertion | None:
+    """A refusal, an unused or not-recommended drug, a drug level: the trigger that says so."""
+    sent_s, sent_e = view.sentence_bounds(s, e)
+    lo = max(sent_s, s - 40)
+    before_raw = view.half[lo:s]
+    # the sentence before the term, across wrapped lines (拒绝任何\n降糖药物)
+    before = re.sub(r"\s+", "", before_raw)
+    after_sentence = re.sub(r"\s+", "", view.half[e:sent_e])
+    after = re.sub(r"\s+", "", view.half[e : e + 30])
+    hits = [(rx.search(before), True) for rx in (_NEG, _BARE_NOT, _NOT_A_TREATMENT)]
+    hits += [(_NEG_AFTER.match(after), False), (_REFUSED_AFTER.search(after_sentence), False)]
+    if view.kind == "lab":
+        return Assertion("negated", Trigger(KIND_LAB, -1, -1))
+    lab = _LAB_CONTEXT.match(after)
+    if lab:  # a blood level of an anti-rejection drug is a lab test, not a prescription
+        hits.insert(0, (lab, False))
+    for m, is_before in hits:
+        if m is None:
+            continue
+        word = next((g for g in m.groups() if g), m.group())
+        base, raw = (before_raw, lo) if is_before else (view.half[e:sent_e], e)
+        at = base.find(word)
+        if at < 0:  # the words were wrapped over a line break
+            return Assertion("negated", Trigger(word, -1, -1))
+        return Assertion("negated", Trigger(view.text[raw + at : raw + at + len(word)], raw + at, raw + at + len(word)))
+    return None
 
 
 def treatment_mentions(view: DocView) -> list[TreatmentMention]:
@@ -53,22 +85,9 @@ def treatment_mentions(view: DocView) -> list[TreatmentMention]:
         if any(a <= s < b or a < e <= b for a, b in taken):
             return
         taken.append((s, e))
-        # the sentence before the term, across wrapped lines (拒绝任何\n降糖药物)
-        sent_s, sent_e = view.sentence_bounds(s, e)
-        before = re.sub(r"\s+", "", view.half[max(sent_s, s - 40) : s])  # wrapped over lines, indented
-        after_sentence = re.sub(r"\s+", "", view.half[e:sent_e])
-        after = re.sub(r"\s+", "", view.half[e : e + 30])
-        negated = (
-            bool(_NEG.search(before))
-            or bool(_BARE_NOT.search(before))
-            or bool(_NEG_AFTER.match(after))
-            or bool(_REFUSED_AFTER.search(after_sentence))
-            or bool(_NOT_A_TREATMENT.search(before))
-        )
-        # a blood level of an anti-rejection drug is a lab test, not a prescription
-        if view.kind == "lab" or _LAB_CONTEXT.match(after):
-            negated = True
-        out.append(TreatmentMention(view, s, e, mods, term, view.section_at(s).name, negated, is_family(view, s, e)))
+        a = _negation(view, s, e) or assert_mention(view, s, e, "treatment")
+        neg, other = a.category == "negated", a.category == "other_person"
+        out.append(TreatmentMention(view, s, e, mods, term, view.section_at(s).name, neg, other, a))
 
     for m in lx.drug_re.finditer(view.half):
         term = view.half[m.start() : m.end()]

@@ -38,9 +38,13 @@ def write_rationale(
     form: ApplicationForm,
     flags: list[str],
     masked: Sequence[str] = (),
+    *,
+    excluded: Sequence[str] = (),
 ) -> str:
     """审核意见 for a recommendation (offline template; the LLM backend may rewrite it);
-    ``masked`` says where suspected instructions were masked (``records/x.txt第3行``)."""
+    ``masked`` says where suspected instructions were masked (``records/x.txt第3行``);
+    ``excluded``: findings named in the records but not counted, each with its assertion
+    and trigger (``左心室肥厚（疑似：考虑）``)."""
     disease = form.disease or "所申请病种"
     dx = form.fields["primary_diagnosis"].value
     icd = form.fields["icd10"].value
@@ -62,6 +66,8 @@ def write_rationale(
                     f"{c.name}（{c.reason_code}）：{c.detail}"
                     + (f"依据{cite_text(c.citations)}。" if c.citations else "")
                 )
+    # what the records name but the review did not count, and why (a reviewer can check it)
+    lines += [f"未计入：{note}" for note in excluded]
     if decision == "need_info" and form.missing:
         lines.append("请补充：" + "；".join(dict.fromkeys(form.missing)) + "。")
     if "PROMPT_INJECTION_SUSPECTED" in flags:

@@ -75,7 +75,12 @@ def recommend(case: Case, deps: Deps, drafted: DraftResult, *, started: float) -
         for cit in cite(deps.catalog.rule_clauses("injection"), ["identity"]):
             if cit.clause_id not in {c.clause_id for c in citations}:
                 citations.append(cit)
-    rationale = write_rationale(decision, reasons, checks, drafted.form, flags, drafted.analysis.masked)
+    # the findings a disease's criteria name (hypertension, diabetes), where set apart: 未计入…
+    findings = getattr(drafted.assessment.disease.evidence, "findings", None) if drafted.assessment.disease else None
+    excluded = drafted.analysis.excluded_notes(findings) if findings else []
+    rationale = write_rationale(
+        decision, reasons, checks, drafted.form, flags, drafted.analysis.masked, excluded=excluded
+    )
     flag_evidence = {"PROMPT_INJECTION_SUSPECTED": drafted.analysis.injections} if drafted.analysis.injections else {}
     t_end = time.perf_counter()
     prov = drafted.form.provenance.model_copy(
