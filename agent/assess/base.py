@@ -208,7 +208,9 @@ def scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: lis
     qualifying = [m for m in an.disease_mentions_in(d.icd10.qualifying + d.icd10.also) if m.certainty != "negated"]
     if d.icd10.with_kidney_failure and an.disease_mentions_in(["N17-N19"]):
         qualifying += an.disease_mentions_in(d.icd10.with_kidney_failure)
-    in_dx = [m for m in qualifying if m.in_dx_section or m.section == "clinical_dx"]
+    in_dx = [m for m in qualifying if _states_dx(m)]
+    if not in_dx and _dx_statement_outside(a, an, d, family, qualifying):
+        return []
     cands = in_dx or qualifying
     primary = min(
         cands,
@@ -233,10 +235,44 @@ def scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: lis
         m = related[0]
         set_primary(a, m, tumour=False, patterns=family)
         a.scope, a.scope_detail = "not_covered", f"诊断“{a.primary_name}”（{a.icd10}）不在{d.name}的编码范围内"
+        _not_covered_basis(a, an, [x for x in related if x.code == m.code])
     else:
         a.scope_detail = f"病历中未找到{d.name}相关诊断名称或编码"
         a.missing.append(f"提供载明{d.name.split('（')[0]}诊断的出院小结、诊断证明或门诊病历")
     return []
+
+
+def _states_dx(m: Mention) -> bool:
+    return m.in_dx_section or m.section == "clinical_dx"
+
+
+def _dx_statement_outside(
+    a: Assessment, an: CaseAnalysis, d: Disease, family: list[str], qualifying: list[Mention]
+) -> bool:
+    """A diagnosis statement (诊断：慢性肾脏病4期) of the disease's family whose code does not qualify
+    decides check 3 over a qualifying name found only in the history (现病史：诊断慢性肾脏病): the
+    primary diagnosis comes from the diagnosis statement, so the case is not covered."""
+    stated = [
+        m
+        for m in an.disease_mentions_in(family)
+        if m.certainty == "confirmed" and _states_dx(m) and m not in qualifying and m.view.kind in CLINICAL_KINDS
+    ]
+    if not stated:
+        return False
+    m = max(stated, key=lambda m: (m.view.date or dt.date.min).toordinal())
+    set_primary(a, m, tumour=False, patterns=family)
+    a.scope, a.scope_detail = "not_covered", f"诊断“{a.primary_name}”（{a.icd10}）不在{d.name}的编码范围内"
+    _not_covered_basis(a, an, [x for x in stated if x.code == m.code])
+    return True
+
+
+def _not_covered_basis(a: Assessment, an: CaseAnalysis, stating: list[Mention]) -> None:
+    """RULES.md §4: a diagnosis outside the catalogue's codes names the document that establishes it —
+    a clinical document stating it as confirmed is ``clinical``, dated by the newest such document."""
+    views = [m.view for m in stating if m.certainty == "confirmed" and m.view.kind in CLINICAL_KINDS]
+    best = an.newest(views)
+    if best is not None:
+        a.basis, a.basis_date, a.basis_spans = "clinical", best.date, date_span(best)
 
 
 def unconfirmed(a: Assessment, mentions: list[Mention]) -> bool:

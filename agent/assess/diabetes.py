@@ -14,7 +14,8 @@ from agent.extract.mentions import Mention
 class DiabetesAssessor(MentionAssessor[DiabetesDisease]):
     """糖尿病（伴并发症） on the shared skeleton."""
 
-    family: ClassVar[list[str]] = ["E10-E14"]
+    # R73 (糖尿病前期, 空腹血糖受损): diagnosed, but not diabetes — DISEASE_NOT_COVERED, not missing
+    family: ClassVar[list[str]] = ["E10-E14", "R73"]
 
     def criteria(self, a: Assessment, an: CaseAnalysis, d: DiabetesDisease, mentions: list[Mention]) -> None:
         crit = d.evidence

@@ -18,7 +18,8 @@ def transplant_code(n: str) -> str | None:
     if "移植" not in n:
         return None
     for organ, code in _GRAFT_FAILURE:
-        if f"移植{organ}" in n and _FAILURE.search(n):
+        # 移植肾排斥 and 肾移植术后急性排斥反应 / 肝移植失败和排斥: the graft is failing (T86), not a status
+        if (f"移植{organ}" in n or re.search(f"{organ}脏?移植", n)) and _FAILURE.search(n):
             return code
     if _OTHER_GRAFT.search(n):
         return "Z94.8"
@@ -29,6 +30,9 @@ def transplant_code(n: str) -> str | None:
 
 
 _DM_TYPE: tuple[tuple[str, str], ...] = (
+    # the older official titles name the type by insulin dependence (non- before the plain form)
+    ("非胰岛素依赖", "E11"),
+    ("胰岛素依赖", "E10"),
     ("1型", "E10"),
     ("T1DM", "E10"),
     ("Ⅰ型", "E10"),
@@ -55,13 +59,17 @@ _DM_COMPLICATION = (
 def diabetes_code(n: str) -> str | None:
     """A diabetes name composed of type and complication (``2型糖尿病肾病`` -> E11.2,
     ``1型糖尿病视网膜病变`` -> E10.3, type not stated -> E14.x, none named -> .9)."""
+    if re.search(r"糖尿病前期|糖耐量(减低|异常|受损)", n):
+        return "R73.0"  # not diabetes: abnormal glucose tolerance (prediabetes)
+    if re.search(r"空腹血糖(受损|异常|调节受损)", n):
+        return "R73.9"
     if "糖尿病" not in n and not re.search(r"T[12]DM|(?<![A-Z])DM(?![A-Z])", n):
         return None
     if re.search(r"妊娠|孕", n):
         return "O24.4" if "妊娠期" in n or "妊娠糖尿病" in n else "O24.9"
     cat = next((c for key, c in _DM_TYPE if key in n), "E14")
     for rx, sub in _DM_COMPLICATION:
-        if re.search(rx, n):
+        if re.search(rx, n) and not re.search(f"(不伴有?|无)({rx})", n):
             return cat + sub
     return cat + ".9"
 
@@ -90,7 +98,9 @@ def hypertension_code(n: str) -> str | None:
     if re.search(r"继发性高血压|内分泌性高血压", n):
         return "I15.2" if "内分泌" in n else "I15.9"
     heart, kidney = bool(_HEART.search(n)), bool(_KIDNEY.search(n))
-    hf, kf = bool(_HEART_FAILURE.search(n)), bool(_KIDNEY_FAILURE.search(n))
+    # 不伴有(充血性)心力衰竭 / 不伴有肾衰竭 names the failure only to exclude it
+    hf = bool(_HEART_FAILURE.search(n)) and not re.search(r"不伴有?[(（]?充血性[)）]?心力衰竭|不伴有?心", n)
+    kf = bool(_KIDNEY_FAILURE.search(n)) and not re.search(r"不伴有?肾", n)
     if heart and kidney:
         return "I13.2" if hf and kf else "I13.0" if hf else "I13.1" if kf else "I13.9"
     if heart:

@@ -13,6 +13,7 @@ from agent.extract.identity import Identity, document_identity
 from agent.extract.injection import find_injections, masked_location
 from agent.extract.labs import LabValue, lab_values
 from agent.extract.mentions import Mention, disease_mentions, finding_mentions, tumour_mentions
+from agent.extract.restated import restated
 from agent.extract.treatments import TreatmentMention, treatment_mentions
 
 CLINICAL_KINDS = ("discharge", "certificate", "outpatient", "admission", "consult", "operation")
@@ -110,7 +111,7 @@ class CaseAnalysis:
         key = tuple(sorted((k, tuple(v)) for k, v in findings.items()))
         memo = self._findings_memo.get(key)
         if memo is None:
-            memo = [m for v in self.own for m in finding_mentions(v, findings)]
+            memo = [restated(m) for v in self.own for m in finding_mentions(v, findings)]
             self._findings_memo[key] = memo
         return memo
 
