@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+# the registry's commands live in agent/cli/registry.py (it imports SQLAlchemy only when they run)
+from agent.cli.registry import decide, registry_app
+
 if TYPE_CHECKING:
     from agent.core.config import Settings
 
@@ -46,6 +49,8 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+app.add_typer(registry_app, name="registry")
+app.command("decide")(decide)
 
 
 def _settings() -> Settings:
@@ -168,7 +173,7 @@ def kb_check() -> None:
 
 
 # ---------------------------------------------------------------- physicians and reviewers
-def _deps(backend: str | None = None) -> Any:
+def _deps(backend: str | None = None, *, registry: bool = False) -> Any:
     from agent.report.terminal import kb_progress, note
     from agent.review.deps import build_deps
 
@@ -185,6 +190,10 @@ def _deps(backend: str | None = None) -> Any:
         from agent.llm.backend import make_backend
 
         deps = make_backend(deps)
+    if registry:  # check 6 also reads the registry's certifications, when there is a registry
+        from agent.cli.registry import attach_registry
+
+        deps = attach_registry(deps)
     return deps
 
 
@@ -249,7 +258,7 @@ def review(
     from agent.report.terminal import render_recommendation
     from agent.review.recommend import review_case
 
-    deps = _deps(backend)
+    deps = _deps(backend, registry=True)
     case = load_case(case_dir)
     rec = deps.backend.review(case, deps) if deps.backend is not None else review_case(case, deps)
     if audit:
@@ -285,7 +294,7 @@ def triage(
     from agent.review.triage import case_folders, run_batch, summarize
 
     folders = case_folders(batch_dir)
-    deps = _deps(backend)
+    deps = _deps(backend, registry=workers == 1)  # worker processes build their own deps, without it
     recs, times = [], []
     t0 = time.perf_counter()
     bar = Progress(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.core.catalog import Catalog
+from agent.core.certsource import CertificationSource
 from agent.core.config import Settings
 
 
@@ -20,6 +21,7 @@ class Deps:
     kb: Any  # agent.kb.service.KnowledgeBase (clause lookup; search only adds context)
     backend: Any = None  # agent.llm backend, None for offline
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    certifications: CertificationSource | None = None  # the registry, when one is open; None: case.json only
 
     @property
     def backend_name(self) -> str:
