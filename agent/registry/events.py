@@ -8,9 +8,9 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import and_, bindparam, or_, update
 
-from agent.registry.certs import ImportReport, _existing
+from agent.registry.certs import ImportReport, _existing, bulk_insert
 from agent.registry.lines import EXIT_TYPES, EventLine, read_lines
 from agent.registry.store import Registry
 from agent.registry.tables import Certification, Person, StatusEvent
@@ -70,8 +70,7 @@ def import_events(reg: Registry, path: Path) -> ImportReport:
             }
             for e in new
         ]
-        if rows:
-            s.execute(insert(StatusEvent), rows)
+        bulk_insert(s, StatusEvent, rows)
     report.added = len(new)
     report.unmatched = [e.event_id for e in new if e.id_number not in known]
     return report
