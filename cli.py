@@ -361,12 +361,19 @@ def eval_cmd(
     compare: Annotated[
         tuple[Path, Path] | None, typer.Option("--compare", help="OLD.json NEW.json: print the delta of every metric.")
     ] = None,
+    agreement: Annotated[
+        bool, typer.Option("--agreement", help="AI–human agreement from the registry's recorded decisions.")
+    ] = False,
 ) -> None:
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (RULES.md §4), with gates for CI: any failed gate exits 1 and is named."""
     from agent.core.errors import InvalidInputError
     from agent.report.terminal import err
 
+    if agreement:
+        from agent.cli.registry import eval_agreement
+
+        return eval_agreement(as_json)
     if compare:
         from eval.harness import compare as compare_metrics
 

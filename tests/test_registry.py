@@ -422,3 +422,35 @@ def test_two_racing_reviewers_exactly_one_recorded(
     with reg.read() as s:
         assert s.execute(text("SELECT count(*) FROM decisions")).scalar() == 1
         assert s.execute(text("SELECT reviewer FROM certifications")).scalars().all() == won
+
+
+# ---------------------------------------------------------------- agreement
+def test_agreement_accuracy_kappa_confusion_reasons_per_reviewer(reg: Registry) -> None:
+    from agent.registry.agreement import agreement, cohen_kappa
+
+    assert cohen_kappa([]) is None and cohen_kappa([("approve", "approve")]) is None
+    rows = [
+        ("approve", "approve", "R1", None),
+        ("approve", "approve", "R1", None),
+        ("approve", "reject", "R1", "病理为复印件"),
+        ("reject", "reject", "R2", None),
+        ("need_info", "need_info", "R2", None),
+        ("reject", "approve", "R2", "病理为复印件"),
+    ]
+    with reg.write() as s, s.begin():
+        s.execute(
+            insert(ReviewDecision),
+            [
+                _decision(f"A-{i}", who) | {"recommendation_decision": ai, "decision": human, "reason": why}
+                for i, (ai, human, who, why) in enumerate(rows)
+            ]
+            + [_decision("A-9", "R3") | {"superseded_by": None, "recommendation_decision": None}],
+        )
+    a = agreement(reg)
+    assert (a["decisions"], a["agreement"], a["overrides"]) == (6, round(4 / 6, 4), 2)
+    assert a["kappa"] == round(10 / 22, 4)  # observed 4/6, chance 14/36
+    assert a["confusion"]["matrix"]["approve"] == {"approve": 2, "reject": 1, "need_info": 0}
+    assert a["confusion"]["matrix"]["reject"] == {"approve": 1, "reject": 1, "need_info": 0}
+    assert a["override_reasons"] == [{"reason": "病理为复印件", "count": 2}]
+    assert a["per_reviewer"]["R1"] == {"decisions": 3, "agreement": round(2 / 3, 4), "overrides": 1, "kappa": 0.0}
+    assert set(a["per_reviewer"]) == {"R1", "R2"}  # a decision shown no recommendation is not counted

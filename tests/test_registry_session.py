@@ -154,3 +154,13 @@ def test_cli_bad_input_is_named(home: Path, cases_dir: Path, reg_settings: Any, 
     assert "skipped line 2: not a JSON object" in r.stderr
     r = _run("registry", "import", str(tmp_path / "missing.jsonl"))
     assert r.exit_code == 2 and f"error: no such file: {tmp_path / 'missing.jsonl'}" in r.stderr
+
+
+def test_eval_agreement_reads_the_recorded_decisions(home: Path, cases_dir: Path, reg_settings: Any) -> None:  # noqa: F811
+    case = write_case(cases_dir, base_case("S-030"), GOOD)
+    assert _run("decide", str(case), "--reject", "--reviewer", "R-07", "--reason", "材料不全").exit_code == 0
+    a = _json("eval", "--agreement")["agreement"]
+    assert (a["decisions"], a["agreement"], a["overrides"]) == (1, 0.0, 1)
+    assert a["override_reasons"] == [{"reason": "材料不全", "count": 1}]
+    r = _run("eval", "--agreement")
+    assert r.exit_code == 0 and "AI–human agreement over 1 decisions: 0.0%" in r.stdout

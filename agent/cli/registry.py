@@ -280,3 +280,16 @@ def registry_stats(on: OnOpt = None, as_json: JsonOpt = False) -> None:
         from agent.cli.render import render_stats
 
         render_stats(data)
+
+
+def eval_agreement(as_json: bool) -> None:
+    """`certreview eval --agreement`: AI–human agreement from the recorded sign-offs."""
+    from agent.registry.agreement import agreement
+
+    data = agreement(_open())
+    if as_json:
+        _echo_json({"agreement": data})
+    else:
+        from agent.cli.render import render_agreement
+
+        render_agreement(data)

@@ -120,3 +120,31 @@ def render_import(what: str, rep: dict[str, Any]) -> None:
     if rep["unmatched"]:
         shown = ", ".join(rep["unmatched"][:20]) + (" …" if len(rep["unmatched"]) > 20 else "")
         err.print(f"[yellow]unmatched[/yellow] {len(rep['unmatched'])} events for persons not in the registry: {shown}")
+
+
+def render_agreement(a: dict[str, Any]) -> None:
+    """AI–human agreement: the headline, the confusion matrix, override reasons, per reviewer."""
+    kappa = "n/a" if a["kappa"] is None else f"{a['kappa']:.3f}"
+    agree = "n/a" if a["agreement"] is None else f"{a['agreement']:.1%}"
+    out.print(
+        f"AI–human agreement over {a['decisions']} decisions: {agree}, "
+        f"Cohen's kappa {kappa}, overrides {a['overrides']}"
+    )
+    m = a["confusion"]["matrix"]
+    labels = list(m)
+    t = Table(title="recommendation (rows) × reviewer (columns)")
+    t.add_column("")
+    for label in labels:
+        t.add_column(label, justify="right")
+    for ai in labels:
+        t.add_row(ai, *(str(m[ai].get(h, 0)) for h in labels))
+    out.print(t)
+    if a["override_reasons"]:
+        r = Table("count", "override reason", title="override reasons")
+        for x in a["override_reasons"]:
+            r.add_row(str(x["count"]), escape(x["reason"]))
+        out.print(r)
+    p = Table("reviewer", "decisions", "agreement", "overrides", "kappa", title="per reviewer")
+    for who, s in a["per_reviewer"].items():
+        p.add_row(escape(who), str(s["decisions"]), f"{s['agreement']:.1%}", str(s["overrides"]), str(s["kappa"]))
+    out.print(p)

@@ -34,8 +34,9 @@ class Certification(Base):
 
     __tablename__ = "certifications"
     __table_args__ = (
-        Index("ix_certifications_person_disease", "id_number", "disease"),
-        Index("ix_certifications_valid_until", "valid_until"),
+        # both cover what renewals and the duplicate lookup read, so neither visits the table
+        Index("ix_certifications_person_disease", "id_number", "disease", "valid_from", "exit_date"),
+        Index("ix_certifications_valid_until", "valid_until", "valid_from", "exit_date", "id_number", "disease"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -72,8 +72,15 @@ def upgrade() -> None:
         sa.Column("exit_event_id", sa.String(64)),
         sa.Column("created_at", _TS, nullable=False),
     )
-    op.create_index("ix_certifications_person_disease", "certifications", ["id_number", "disease"])
-    op.create_index("ix_certifications_valid_until", "certifications", ["valid_until"])
+    # covering indexes: renewals and the duplicate lookup read only these columns
+    op.create_index(
+        "ix_certifications_person_disease", "certifications", ["id_number", "disease", "valid_from", "exit_date"]
+    )
+    op.create_index(
+        "ix_certifications_valid_until",
+        "certifications",
+        ["valid_until", "valid_from", "exit_date", "id_number", "disease"],
+    )
     op.create_table(
         "events",
         sa.Column("event_id", sa.String(64), primary_key=True),
