@@ -264,6 +264,16 @@ def test_renewals_oldest_first_and_not_once_renewed(reg: Registry, tmp_path: Pat
     total, rows = renewals(reg, D("2026-03-01"), 6, limit=1)
     assert total == 2 and len(rows) == 1
     assert renewals(reg, D("2026-03-01"), 2)[0] == 0
+    # a renewal imported later takes A off the list; a successor revoked on its first day does not count
+    import_certifications(
+        reg, write_jsonl(tmp_path / "r.jsonl", [cert(P1, certification_id="A2", valid_from="2026-08-01")])
+    )
+    assert [r["certification_id"] for r in renewals(reg, D("2026-03-01"), 6)[1]] == ["B"]
+    import_events(
+        reg,
+        write_jsonl(tmp_path / "e.jsonl", [{"event_id": "X", "type": "death", "id_number": P1, "date": "2026-08-01"}]),
+    )
+    assert [r["certification_id"] for r in renewals(reg, D("2026-03-01"), 6)[1]] == ["B", "A"]
 
 
 def test_exports_2503_csv_and_jsonl_round_trip(reg: Registry, tmp_path: Path, reg_settings: Settings) -> None:

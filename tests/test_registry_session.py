@@ -164,3 +164,19 @@ def test_eval_agreement_reads_the_recorded_decisions(home: Path, cases_dir: Path
     assert a["override_reasons"] == [{"reason": "材料不全", "count": 1}]
     r = _run("eval", "--agreement")
     assert r.exit_code == 0 and "AI–human agreement over 1 decisions: 0.0%" in r.stdout
+
+
+def test_help_does_not_import_the_database_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cli\n"
+        "from typer.testing import CliRunner\n"
+        "for args in (['--help'], ['registry', '--help'], ['decide', '--help']):\n"
+        "    r = CliRunner().invoke(cli.app, args)\n"
+        "    assert r.exit_code == 0, r.output\n"
+        "print(','.join(m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, update
 
 from agent.core.catalog import Catalog
 from agent.core.models import ExistingCertification
@@ -106,6 +106,27 @@ def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
         session.connection().execute(table.__table__.insert(), rows)
 
 
+def mark_renewed(session: Any, id_numbers: Sequence[str]) -> None:
+    """Recompute ``renewed`` for these persons' certifications: a later one of the same disease
+    that still stands (not revoked on its first day) renews it."""
+    table: Any = Certification.__table__
+    later = table.alias("later")
+    successor = (
+        select(later.c.id)
+        .where(
+            later.c.id_number == table.c.id_number,
+            later.c.disease == table.c.disease,
+            later.c.valid_from > table.c.valid_from,
+            or_(later.c.exit_date.is_(None), later.c.exit_date > later.c.valid_from),
+        )
+        .exists()
+    )
+    conn = session.connection()
+    keys = list(id_numbers)
+    for i in range(0, len(keys), CHUNK):
+        conn.execute(update(table).where(table.c.id_number.in_(keys[i : i + CHUNK])).values(renewed=successor))
+
+
 def import_certifications(reg: Registry, path: Path, catalog: Catalog | None = None) -> ImportReport:
     """Add the certifications of a ``certifications.jsonl``; a line already imported changes nothing."""
     good, bad = read_lines(path, CertificationLine)
@@ -147,6 +168,7 @@ def import_certifications(reg: Registry, path: Path, catalog: Catalog | None = N
         there = _existing(s, Certification.certification_id, list(rows))
         new_rows = [r | {"created_at": now} for k, r in rows.items() if k not in there]
         bulk_insert(s, Certification, new_rows)
+        mark_renewed(s, sorted({r["id_number"] for r in new_rows}))
     report.added = len(new_rows)
     report.unchanged += len(rows) - len(new_rows)
     return report

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from agent.core.catalog import Catalog
 from agent.core.models import CaseInfo, Decision, Recommendation
-from agent.registry.certs import VALIDITY_MONTHS, canonical_disease, catalog_months, valid_until
+from agent.registry.certs import VALIDITY_MONTHS, canonical_disease, catalog_months, mark_renewed, valid_until
 from agent.registry.errors import DecisionConflictError, DecisionRefusedError, RegistryError
 from agent.registry.store import Registry
 from agent.registry.tables import Certification, Person, ReviewDecision
@@ -114,6 +114,8 @@ def _retire(s: Any, old: ReviewDecision) -> None:
         .where(Certification.decision_id == old.id, Certification.exit_date.is_(None))
         .values(exit_date=Certification.valid_from, exit_reason="superseded")
     )
+    if old.id_number:
+        mark_renewed(s, [old.id_number])
 
 
 def _issue(s: Any, info: CaseInfo, rec: Recommendation, d: ReviewDecision, months: int) -> Certification:
@@ -150,6 +152,8 @@ def _issue(s: Any, info: CaseInfo, rec: Recommendation, d: ReviewDecision, month
         decision_id=d.id,
     )
     s.add(cert)
+    s.flush()
+    mark_renewed(s, [cert.id_number])
     return cert
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, or_, update
 
-from agent.registry.certs import ImportReport, _existing, bulk_insert
+from agent.registry.certs import ImportReport, _existing, bulk_insert, mark_renewed
 from agent.registry.lines import EXIT_TYPES, EventLine, read_lines
 from agent.registry.store import Registry
 from agent.registry.tables import Certification, Person, StatusEvent
@@ -51,7 +51,7 @@ def import_events(reg: Registry, path: Path) -> ImportReport:
         new = sorted((e for k, e in fresh.items() if k not in seen), key=lambda e: (e.date, e.event_id))
         report.unchanged += len(fresh) - len(new)
         known = _existing(s, Person.id_number, sorted({e.id_number for e in new}))
-        exits = [
+        exits: list[dict[str, Any]] = [
             {"p": e.id_number, "d": e.date, "t": e.type, "e": e.event_id}
             for e in new
             if e.type in EXIT_TYPES and e.id_number in known
@@ -59,6 +59,8 @@ def import_events(reg: Registry, path: Path) -> ImportReport:
         if exits:
             # date order: a later event never overrides the earlier exit it follows
             s.connection().execute(_exit_statement(), exits)
+            # an exit on a certification's first day makes it no successor of an earlier one
+            mark_renewed(s, sorted({str(x["p"]) for x in exits}))
         rows = [
             {
                 "event_id": e.event_id,

@@ -36,7 +36,7 @@ class Certification(Base):
     __table_args__ = (
         # both cover what renewals and the duplicate lookup read, so neither visits the table
         Index("ix_certifications_person_disease", "id_number", "disease", "valid_from", "exit_date"),
-        Index("ix_certifications_valid_until", "valid_until", "valid_from", "exit_date", "id_number", "disease"),
+        Index("ix_certifications_valid_until", "valid_until", "valid_from", "exit_date", "renewed"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -54,6 +54,9 @@ class Certification(Base):
     exit_date: Mapped[dt.date | None] = mapped_column(Date)
     exit_reason: Mapped[str | None] = mapped_column(String(32))
     exit_event_id: Mapped[str | None] = mapped_column(String(64))
+    # a later certification of the same person and disease exists (kept by certs.mark_renewed,
+    # so listing renewals needs no per-row lookup)
+    renewed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 

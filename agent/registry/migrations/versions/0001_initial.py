@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("exit_date", sa.Date),
         sa.Column("exit_reason", sa.String(32)),
         sa.Column("exit_event_id", sa.String(64)),
+        sa.Column("renewed", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("created_at", _TS, nullable=False),
     )
     # covering indexes: renewals and the duplicate lookup read only these columns
@@ -79,7 +80,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_certifications_valid_until",
         "certifications",
-        ["valid_until", "valid_from", "exit_date", "id_number", "disease"],
+        ["valid_until", "valid_from", "exit_date", "renewed"],
     )
     op.create_table(
         "events",
