@@ -33,7 +33,7 @@ def _rows(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_scripted_session(home: Path, cases_dir: Path, reg_settings: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_scripted_session(home: Path, cases_dir: Path, reg_settings: Any, tmp_path: Path) -> None:
     first = write_case(cases_dir, base_case("S-001"), GOOD)  # applied 2025-06-03
     assert _json("review", str(first))["decision"] == "approve"
     assert not (home / "registry.sqlite3").exists()  # reviewing alone creates no registry
@@ -100,7 +100,7 @@ def test_scripted_session(home: Path, cases_dir: Path, reg_settings: Any, tmp_pa
 def test_override_without_reason_exits_2_and_writes_nothing(
     home: Path,
     cases_dir: Path,
-    reg_settings: Any,  # noqa: F811
+    reg_settings: Any,
 ) -> None:
     case = write_case(cases_dir, base_case("S-010"), GOOD)
     audit_before = (home / "audit.jsonl").read_text() if (home / "audit.jsonl").exists() else ""
@@ -133,7 +133,7 @@ def test_override_without_reason_exits_2_and_writes_nothing(
     ]
 
 
-def test_cli_bad_input_is_named(home: Path, cases_dir: Path, reg_settings: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_bad_input_is_named(home: Path, cases_dir: Path, reg_settings: Any, tmp_path: Path) -> None:
     case = write_case(cases_dir, base_case("S-020"), GOOD)
     r = _run("decide", str(case), "--approve", "--reject", "--reviewer", "R")
     assert r.exit_code == 2 and "error: choose exactly one of --approve, --reject, --need-info" in r.stderr
@@ -156,7 +156,7 @@ def test_cli_bad_input_is_named(home: Path, cases_dir: Path, reg_settings: Any, 
     assert r.exit_code == 2 and f"error: no such file: {tmp_path / 'missing.jsonl'}" in r.stderr
 
 
-def test_eval_agreement_reads_the_recorded_decisions(home: Path, cases_dir: Path, reg_settings: Any) -> None:  # noqa: F811
+def test_eval_agreement_reads_the_recorded_decisions(home: Path, cases_dir: Path, reg_settings: Any) -> None:
     case = write_case(cases_dir, base_case("S-030"), GOOD)
     assert _run("decide", str(case), "--reject", "--reviewer", "R-07", "--reason", "材料不全").exit_code == 0
     a = _json("eval", "--agreement")["agreement"]

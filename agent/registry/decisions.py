@@ -163,6 +163,51 @@ def _winner(reg: Registry, case_id: str) -> str:
         return _describe(cur) if cur else "another reviewer's decision"
 
 
+def _write(
+    s: Any, info: CaseInfo, rec: Recommendation, sign: SignOff, disease: str | None, digest: str, months: int
+) -> Recorded:
+    """Inside the write transaction: retire the current decision (when superseding), add this one,
+    issue the certification of an approve."""
+    old = _current(s, info.case_id)
+    if old is not None and not sign.supersede:
+        raise DecisionRefusedError(
+            f"case {info.case_id} is already decided: {_describe(old)}",
+            'Pass --supersede --reason "…" to replace that decision.',
+        )
+    if old is not None:
+        _retire(s, old)
+    d = ReviewDecision(
+        case_id=info.case_id,
+        id_number=info.applicant.id_number,
+        disease=disease,
+        decision=sign.decision,
+        reviewer=sign.reviewer.strip(),
+        reason=(sign.reason or "").strip() or None,
+        recommendation_decision=rec.decision,
+        recommendation_sha256=digest,
+    )
+    s.add(d)
+    s.flush()  # the unique index on the current decision is checked here
+    if old is not None:
+        old.superseded_by = d.id
+    cert = _issue(s, info, rec, d, months) if sign.decision == "approve" else None
+    s.flush()
+    return Recorded(
+        decision_id=d.id,
+        case_id=d.case_id,
+        decision=d.decision,
+        reviewer=d.reviewer,
+        reason=d.reason,
+        recommendation_decision=rec.decision,
+        recommendation_sha256=digest,
+        override=sign.decision != rec.decision,
+        superseded=old.id if old else None,
+        certification_id=cert.certification_id if cert else None,
+        valid_from=cert.valid_from if cert else None,
+        valid_until=cert.valid_until if cert else None,
+    )
+
+
 def record_decision(
     reg: Registry,
     info: CaseInfo,
@@ -180,49 +225,10 @@ def record_decision(
         raise DecisionRefusedError(
             f"case {info.case_id}: no disease to certify", "Check requested_disease in case.json."
         )
-    digest = recommendation_hash(rec)
+    months = catalog_months(catalog, "validity_months", VALIDITY_MONTHS)
     try:
         with reg.write() as s, s.begin():
-            old = _current(s, info.case_id)
-            if old is not None and not sign.supersede:
-                raise DecisionRefusedError(
-                    f"case {info.case_id} is already decided: {_describe(old)}",
-                    'Pass --supersede --reason "…" to replace that decision.',
-                )
-            if old is not None:
-                _retire(s, old)
-            d = ReviewDecision(
-                case_id=info.case_id,
-                id_number=info.applicant.id_number,
-                disease=disease,
-                decision=sign.decision,
-                reviewer=sign.reviewer.strip(),
-                reason=(sign.reason or "").strip() or None,
-                recommendation_decision=rec.decision,
-                recommendation_sha256=digest,
-            )
-            s.add(d)
-            s.flush()  # the unique index on the current decision is checked here
-            if old is not None:
-                old.superseded_by = d.id
-            cert = None
-            if sign.decision == "approve":
-                cert = _issue(s, info, rec, d, catalog_months(catalog, "validity_months", VALIDITY_MONTHS))
-            s.flush()
-            out = Recorded(
-                decision_id=d.id,
-                case_id=d.case_id,
-                decision=d.decision,
-                reviewer=d.reviewer,
-                reason=d.reason,
-                recommendation_decision=rec.decision,
-                recommendation_sha256=digest,
-                override=sign.decision != rec.decision,
-                superseded=old.id if old else None,
-                certification_id=cert.certification_id if cert else None,
-                valid_from=cert.valid_from if cert else None,
-                valid_until=cert.valid_until if cert else None,
-            )
+            out = _write(s, info, rec, sign, disease, recommendation_hash(rec), months)
             if audit_log is not None:  # in the transaction: a decision the chain lacks is never committed
                 _audit(audit_log, rec, out)
     except (IntegrityError, _Lost):

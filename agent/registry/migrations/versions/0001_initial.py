@@ -21,6 +21,12 @@ _CURRENT = sa.text("superseded_by IS NULL")
 
 def upgrade() -> None:
     """Create the tables and their indexes."""
+    _persons_and_decisions()
+    _certifications()
+    _events_and_anchor()
+
+
+def _persons_and_decisions() -> None:
     op.create_table(
         "persons",
         sa.Column("id_number", sa.String(30), primary_key=True),
@@ -53,6 +59,9 @@ def upgrade() -> None:
         postgresql_where=_CURRENT,
     )
     op.create_index("ix_decisions_id_number", "decisions", ["id_number"])
+
+
+def _certifications() -> None:
     op.create_table(
         "certifications",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -82,6 +91,9 @@ def upgrade() -> None:
         "certifications",
         ["valid_until", "valid_from", "exit_date", "renewed"],
     )
+
+
+def _events_and_anchor() -> None:
     op.create_table(
         "events",
         sa.Column("event_id", sa.String(64), primary_key=True),
