@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, text, update
 
 from agent.core.catalog import Catalog
 from agent.core.models import ExistingCertification
@@ -102,8 +102,14 @@ def _existing(session: Any, column: Any, keys: Sequence[str]) -> set[str]:
 
 def bulk_insert(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
     """One executemany through Core (the ORM's bulk path costs several times more per row)."""
-    if rows:
-        session.connection().execute(table.__table__.insert(), rows)
+    if not rows:
+        return
+    conn = session.connection()
+    conn.execute(table.__table__.insert(), rows)
+    if len(rows) >= 1000 and conn.dialect.name == "postgresql":
+        # fresh statistics before the updates that follow: on a table the planner has never seen
+        # filled it picks sequential scans, and per-person updates turn quadratic
+        conn.execute(text(f"ANALYZE {table.__tablename__}"))
 
 
 def mark_renewed(session: Any, id_numbers: Sequence[str]) -> None:
