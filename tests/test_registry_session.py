@@ -180,3 +180,16 @@ def test_help_does_not_import_the_database_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_registry_certification_in_its_renewal_window_is_a_renewal(
+    home: Path, cases_dir: Path, reg_settings: Any, tmp_path: Path
+) -> None:
+    held = {"certification_id": "CERT-R", "id_number": ID, "name": "张三", "scheme": "职工医保",
+            "region_code": "440100", "disease": "恶性肿瘤", "valid_from": "2023-09-01"}  # fmt: skip
+    assert _run("registry", "import", str(write_jsonl(tmp_path / "c.jsonl", [held]))).exit_code == 0
+    rec = _json("review", str(write_case(cases_dir, base_case("S-040"), GOOD)))  # applied 2025-06-03
+    assert rec["decision"] == "approve"
+    dup = next(ch for ch in rec["checks"] if ch["id"] == "duplicate")
+    assert dup["detail"] == "已持有恶性肿瘤门诊治疗认定，有效期至2025-08-31，处于到期前6个月复审期内，可申请复审续期。"
+    assert any("validity_renewal" in c["topics"] for c in rec["citations"])
