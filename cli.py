@@ -14,6 +14,9 @@ from typer.core import TyperGroup
 
 from agent.cli.icd import icd_app  # typer only: the ICD-10 index loads inside its commands
 
+# the registry's commands live in agent/cli/registry.py (it imports SQLAlchemy only when they run)
+from agent.cli.registry import decide, registry_app
+
 if TYPE_CHECKING:
     from agent.core.config import Settings
 
@@ -54,6 +57,8 @@ app = typer.Typer(
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(icd_app, name="icd")
+app.add_typer(registry_app, name="registry")
+app.command("decide")(decide)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -191,7 +196,7 @@ class BackendChoice(str, Enum):
     openai = "openai"
 
 
-def _deps(backend: BackendChoice | None = None) -> Any:
+def _deps(backend: BackendChoice | None = None, *, registry: bool = False) -> Any:
     from agent.report.terminal import kb_progress, note
     from agent.review.deps import build_deps
 
@@ -207,6 +212,10 @@ def _deps(backend: BackendChoice | None = None) -> Any:
         from agent.llm.backend import make_backend
 
         deps = make_backend(deps)
+    if registry:  # check 6 also reads the registry's certifications, when there is a registry
+        from agent.cli.registry import attach_registry
+
+        deps = attach_registry(deps)
     return deps
 
 
@@ -273,7 +282,7 @@ def review(
     from agent.registry import audit as audit_log
     from agent.report.terminal import render_recommendation
 
-    deps = _deps(backend)
+    deps = _deps(backend, registry=True)
     case = load_case(case_dir)
     rec = deps.backend.review(case, deps)
     if as_json:
@@ -330,7 +339,7 @@ def _triage(
     from agent.report.terminal import err, render_triage
     from agent.review.triage import run_batch, summarize
 
-    deps = _deps(backend)
+    deps = _deps(backend, registry=workers == 1)  # worker processes build their own deps, without it
     recs, times = [], []
     t0 = time.perf_counter()
     bar = Progress(
@@ -402,12 +411,20 @@ def eval_cmd(
     compare: Annotated[
         tuple[Path, Path] | None, typer.Option("--compare", help="OLD.json NEW.json: print the delta of every metric.")
     ] = None,
+    agreement: Annotated[
+        bool, typer.Option("--agreement", help="AI–human agreement from the registry's recorded decisions.")
+    ] = False,
 ) -> None:
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (docs/RULES.md, scoring), with gates for CI: any failed gate exits 1 and is named."""
     from agent.core.errors import InvalidInputError
     from agent.report.outputs import check_file_targets, write_file
     from agent.report.terminal import err
+
+    if agreement:
+        from agent.cli.registry import eval_agreement
+
+        return eval_agreement(as_json)
 
     check_file_targets({"--report": report})  # before the run: a bad path loses nothing
 

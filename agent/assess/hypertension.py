@@ -33,7 +33,9 @@ def _graded(an: CaseAnalysis, crit: HypertensionCriteria) -> tuple[list[DocView]
                 spans.append(v.span(m.start(), m.end()))
                 break
     for x in an.labs:
-        if x.kind == "bp" and (x.value >= crit.sbp_min or (x.value2 or 0) >= crit.dbp_min):
+        at_threshold = x.kind == "bp" and (x.value >= crit.sbp_min or (x.value2 or 0) >= crit.dbp_min)
+        # 从未超过160/100mmHg names the threshold only to deny it
+        if at_threshold and certainty(x.view, x.start, x.end, "finding") != "negated":
             if x.view not in views:
                 views.append(x.view)
             spans.append(x.view.span(x.start, x.end))

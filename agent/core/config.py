@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=1024, description="Upper bound on one answer's length (tokens).")
     llm_mask: bool = Field(default=True, description="Mask personal identifiers before any model request.")
     llm_concurrency: int = Field(default=4, description="Concurrent model calls during triage.")
+    database_url: str | None = Field(
+        default=None,
+        description="Registry database (SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db); "
+        "default: a SQLite file in the data home.",
+    )
 
     @property
     def kb_home(self) -> Path:
@@ -76,6 +81,11 @@ class Settings(BaseSettings):
     def audit_log(self) -> Path:
         """Append-only audit log of recommendations."""
         return self.home / "audit.jsonl"
+
+    @property
+    def registry_url(self) -> str:
+        """The registry's database: ``database_url``, else ``registry.sqlite3`` in the data home."""
+        return self.database_url or f"sqlite:///{self.home / 'registry.sqlite3'}"
 
     @property
     def cache_dir(self) -> Path:

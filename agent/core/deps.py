@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.core.backend import Backend
 from agent.core.catalog import Catalog
+from agent.core.certsource import CertificationSource
 from agent.core.config import Settings
 
 
@@ -21,6 +22,7 @@ class Deps:
     kb: Any  # agent.kb.service.KnowledgeBase (clause lookup; search only adds context)
     backend: Backend  # always one: the offline backend unless another was configured
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
+    certifications: CertificationSource | None = None  # the registry, when one is open; None: case.json only
 
     @property
     def backend_name(self) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from agent.assess import Assessment
 from agent.core.catalog import Catalog
+from agent.core.certsource import CertificationSource
 from agent.core.models import CaseInfo, Check, Citation, Clause, Decision, ExistingCertification, Span
 from agent.extract.analysis import CaseAnalysis
 from agent.extract.dates import add_months
@@ -60,15 +61,23 @@ def _check(
     )
 
 
-def run_checks(info: CaseInfo, an: CaseAnalysis, a: Assessment, catalog: Catalog, cite: Cite) -> list[Check]:
-    """All eight checks; none is skipped because an earlier one failed."""
+def run_checks(
+    info: CaseInfo,
+    an: CaseAnalysis,
+    a: Assessment,
+    catalog: Catalog,
+    cite: Cite,
+    source: CertificationSource | None = None,
+) -> list[Check]:
+    """All eight checks; none is skipped because an earlier one failed. ``source`` (the registry)
+    adds to the certifications case.json lists for check 6."""
     checks = [
         check_insurance(info, catalog, cite),
         check_designated(info, catalog, cite),
         check_scope(info, a, catalog, cite),
         check_evidence(a, catalog, cite),
         check_treatment(a, catalog, cite),
-        check_duplicate(info, a, catalog, cite),
+        check_duplicate(info, a, catalog, cite, source),
         check_cross_region(info, catalog, cite),
         check_identity(an, catalog, cite),
     ]
@@ -182,13 +191,23 @@ def _valid_until(cert: ExistingCertification, catalog: Catalog) -> dt.date | Non
     return add_months(cert.valid_from, catalog.parameters.validity_months.value) - dt.timedelta(days=1)
 
 
-def duplicate_status(info: CaseInfo, a: Assessment, catalog: Catalog) -> tuple[str, str]:
+def _held(info: CaseInfo, disease: str, source: CertificationSource | None) -> list[ExistingCertification]:
+    """What case.json lists, then what the registry holds for the applicant on the application date."""
+    if source is None:
+        return list(info.existing_certifications)
+    found = source.active_for(info.applicant.id_number, disease, info.application_date, case_id=info.case_id)
+    return [*info.existing_certifications, *found]
+
+
+def duplicate_status(
+    info: CaseInfo, a: Assessment, catalog: Catalog, source: CertificationSource | None = None
+) -> tuple[str, str]:
     """('duplicate' | 'renewal' | 'none', detail) for existing certifications of the same disease."""
     if a.disease is None:
         return "none", ""
     date = info.application_date
     window = catalog.parameters.renewal_window_months.value
-    for cert in info.existing_certifications:
+    for cert in _held(info, a.disease.name, source):
         if catalog.disease(cert.disease) is not a.disease:
             continue
         if cert.valid_from and cert.valid_from > date:
@@ -201,10 +220,12 @@ def duplicate_status(info: CaseInfo, a: Assessment, catalog: Catalog) -> tuple[s
     return "none", ""
 
 
-def check_duplicate(info: CaseInfo, a: Assessment, catalog: Catalog, cite: Cite) -> Check:
-    """6. No duplicate certification of the same disease."""
+def check_duplicate(
+    info: CaseInfo, a: Assessment, catalog: Catalog, cite: Cite, source: CertificationSource | None = None
+) -> Check:
+    """6. No duplicate certification of the same disease (case.json and, when given, the registry)."""
     cites = cite(_rule(catalog, "duplicate"), CHECK_TOPICS["duplicate"])
-    kind, detail = duplicate_status(info, a, catalog)
+    kind, detail = duplicate_status(info, a, catalog, source)
     if kind == "duplicate":
         return _check("duplicate", "fail", "DUPLICATE_CERTIFICATION", detail + "，属重复认定。", [], cites)
     if kind == "renewal":

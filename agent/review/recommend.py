@@ -64,11 +64,11 @@ def recommend(case: Case, deps: Deps, drafted: DraftResult, *, started: float) -
     backends: the LLM one only adds to this)."""
     t_draft = time.perf_counter()
     cite = Cite(deps.kb.clause)
-    checks = run_checks(case.info, drafted.analysis, drafted.assessment, deps.catalog, cite)
+    checks = run_checks(case.info, drafted.analysis, drafted.assessment, deps.catalog, cite, deps.certifications)
     if drafted.form.disagreements:
         checks.append(_form_check(drafted.form.disagreements, cite, deps))
     decision, reasons = decide(checks)  # decide() returns one of approve / reject / need_info
-    renewal = duplicate_status(case.info, drafted.assessment, deps.catalog)[0] == "renewal"
+    renewal = duplicate_status(case.info, drafted.assessment, deps.catalog, deps.certifications)[0] == "renewal"
     citations = deciding_citations(decision, reasons, checks, case, deps, renewal)
     flags = list(drafted.form.flags)
     if "PROMPT_INJECTION_SUSPECTED" in flags:
