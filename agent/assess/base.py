@@ -129,6 +129,12 @@ def set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str])
         s += label.end()
     pathology = m.view.kind in ("pathology", "cytology")
     a.primary_name = clean_name(m.view.text[s:e], tumour=tumour, pathology=pathology) or m.text
+    # Ph+ ALL: a name without Chinese that misses the mention is a prefix; take the word holding it
+    if m.text not in a.primary_name and not re.search(r"[\u4e00-\u9fff]", a.primary_name):
+        tok = max(m.view.text.rfind(" ", s, m.start) + 1, s)
+        named = clean_name(m.view.text[tok:e], tumour=tumour, pathology=pathology)
+        if m.text in named:
+            a.primary_name = named
     a.primary_spans = [m.view.span(s, e)]
     line_codes = [c for c in find_codes(m.view.text[item_s:item_e]) if code_in(c.who, patterns)]
     if line_codes:
@@ -140,13 +146,27 @@ def set_primary(a: Assessment, m: Mention, *, tumour: bool, patterns: list[str])
             (tumour and tumour_code_named(a.primary_name))
             or name_code(a.primary_name, m.kind)
             or name_code(m.view.text[s:e], m.kind)
+            # an abbreviation the name alone does not code (AML-M2, DLBCL): the term found, then the item
+            or _abbreviation_code(a.primary_name, m, m.view.text[item_s:item_e])
         )
         a.icd_spans = [m.view.span(s, e)] if a.icd10 else []
         a.confidence = min(a.confidence, 0.8)
     a.rank = 0 if m.view.kind in CLINICAL_KINDS and m.in_dx_section else 1
 
 
-_SEP = re.compile(r"[，,；;]|\u3000+| {2,}|\t")
+def _latin_only(name: str) -> bool:
+    """A name written without Chinese (AML-M2, DLBCL, Ph+ ALL)."""
+    return not re.search(r"[\u4e00-\u9fff]", name)
+
+
+def _abbreviation_code(name: str, m: Mention, item: str) -> str | None:
+    """The code of a name written as an abbreviation: the term found (AML), else the whole item."""
+    if not _latin_only(name):
+        return None
+    return name_code(m.text, m.kind) or name_code(item, m.kind)
+
+
+_SEP = re.compile(r"[，,；;]|\u3000+| {2,}|\t|(?<![\dA-Za-z.．])\d{1,2}[.．、](?!\d)")  # 1. 2型糖尿病 2. 冠心病
 
 
 def _cjk_gap(text: str, i: int, s: int, e: int) -> bool:
@@ -176,8 +196,8 @@ def segment(text: str, s: int, e: int, pos: int) -> tuple[int, int]:
     for a, b in itertools.pairwise(cuts):
         if a <= pos < b:
             a2 = a
-            while a2 < b and (_SEP.match(text, a2) or text[a2] in " "):
-                a2 += 1
+            while a2 < b and ((sep := _SEP.match(text, a2)) or text[a2] in " "):
+                a2 = max(a2 + 1, sep.end() if sep else 0)
             return a2, b
     return s, e
 

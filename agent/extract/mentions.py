@@ -222,6 +222,10 @@ def clean_name(raw: str, *, tumour: bool, pathology: bool = False) -> str:
     -> ``乙状结肠腺癌``; ``原发性肝癌（肝细胞癌，BCLC B期）`` -> ``肝细胞癌``.
     """
     s = raw.strip()
+    # an abbreviation with its full name in brackets (DKD（2型糖尿病肾病，CKD G3b）): the full name
+    full = re.match(r"^[A-Za-z][A-Za-z0-9+\-]{1,7}\s*[(（]([^()（），,、;；]*[\u4e00-\u9fff][^()（），,、;；]*)", s)
+    if full:
+        s = full.group(1)
     if tumour:
         specific = re.search(r"[(（]([^()（），,、;；]{2,14})", s)
         outer = s[: specific.start()] if specific else ""
@@ -241,6 +245,8 @@ def clean_name(raw: str, *, tumour: bool, pathology: bool = False) -> str:
             r"[\d、，,～~\-]+\s*点(钟)?(方向|位)?|穿刺|活检|切除|标本|组织|送检|粗针|手术|镜下|区段", "", lead.group(1)
         )
         s = site + s[lead.end() :]
+    # a bracket before a regimen or English word (DLBCL（ⅣB期）R-CHOP×2后) separates two words
+    s = re.sub(r"[(（][^()（）]*[)）](?=[A-Za-z])", " ", s)
     s = re.sub(r"[(（][^()（）]*[)）]", "", s)
     s = re.sub(r"[(（【\[].*$", "", s)
     s = _HEDGES.sub("", s)
