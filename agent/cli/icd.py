@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -58,6 +59,41 @@ def icd_show(
         )
     else:
         render_code(info)
+
+
+@icd_app.command("eval")
+def icd_eval(
+    names: Annotated[Path, typer.Argument(help="A YAML list of {name, code} (e.g. eval/icd/official.yaml).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures and every miss as JSON.")] = False,
+    min_category: Annotated[float | None, typer.Option(help="Gate: category (3-character) accuracy.")] = None,
+    min_code: Annotated[float | None, typer.Option(help="Gate: full-code accuracy.")] = None,
+) -> None:
+    """Score the coder on labelled names: category and full-code accuracy (RULES.md §4 conventions),
+    each miss with what was expected; a failed gate exits 1 and is named."""
+    from eval.icd_names import load_names, score_names
+
+    res = score_names(load_names(names))
+    failed = []
+    if min_category is not None and res["category_accuracy"] < min_category:
+        failed.append(f"--min-category {min_category}: measured {res['category_accuracy']}")
+    if min_code is not None and res["code_accuracy"] < min_code:
+        failed.append(f"--min-code {min_code}: measured {res['code_accuracy']}")
+    res["failed_gates"] = failed
+    if as_json:
+        _echo(res)
+    else:
+        from agent.report.terminal import out
+
+        out.print(
+            f"{names}: {res['names']} names, category {res['category_accuracy']}, code {res['code_accuracy']} "
+            f"(p95 {res['p95_ms']} ms)"
+        )
+        for m in res["misses"]:
+            out.print(f"  {m['name']}: expected {m['expected']}, got {m['got']}", soft_wrap=True, markup=False)
+        for f in failed:
+            out.print(f"[red]gate failed[/red] {f}")
+    if failed:
+        raise typer.Exit(1)
 
 
 def _echo(data: object) -> None:
