@@ -14,6 +14,7 @@ from agent.extract.analysis import CLINICAL_KINDS, CaseAnalysis
 from agent.extract.document import KIND_LABEL, DocView
 from agent.extract.lexicon import lexicon
 from agent.extract.mentions import Mention, diagnosis_item
+from agent.extract.restated import restated
 
 _DIAGNOSIS_VERBS = re.compile(r"诊断|确诊|证实|病理示|病理提示|病理报告示|活检示|明确为|考虑为")
 
@@ -71,10 +72,15 @@ def _clinical_docs(an: CaseAnalysis, mal: list[Mention], crit: TumourCriteria) -
         v
         for v in an.own
         if v.kind in crit.clinical_documents
-        and any(m.view is v and m.in_dx_section and m.certainty == "confirmed" for m in mal)
+        # a diagnosis list that only recalls an old one (乙状结肠癌根治术后（2021年）) does not renew it
+        and any(m.view is v and m.in_dx_section and m.certainty == "confirmed" and not _recalled(m) for m in mal)
         and (imaging_in_case or imaging(v))
         and not _below_level(an, v, crit)
     ]
+
+
+def _recalled(m: Mention) -> bool:
+    return restated(m).assertion.category == "historical"
 
 
 def _pick(an: CaseAnalysis, cands: list[Mention]) -> Mention | None:

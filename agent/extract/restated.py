@@ -12,7 +12,7 @@ import re
 from agent.extract.assertion import Assertion, Trigger
 from agent.extract.mentions import Mention
 
-# a year, optionally with its month, written before the finding in the same sentence
+# a year, optionally with its month, written in the same sentence as the finding
 _RECALLED = re.compile(r"((?:19|20)\d{2})\s*(?:年|[-./])\s*(?:(\d{1,2})\s*(?:月|[-./]))?")
 # a recalled date at least this old is a past result, not what this document records
 MIN_AGE_DAYS = 365
@@ -32,9 +32,10 @@ def restated(m: Mention) -> Mention:
     doc_date = m.view.date
     if m.assertion.category != "affirmed" or doc_date is None:
         return m
-    s, _ = m.view.clause_bounds(m.start, m.end)
+    # the newest date written in the sentence, before the finding or after it (乙状结肠癌根治术后（2021年）)
+    s, e = m.view.clause_bounds(m.start, m.end)
     last = None
-    for hit in _RECALLED.finditer(m.view.half, s, m.start):
+    for hit in _RECALLED.finditer(m.view.half, s, e):
         last = hit
     if last is None:
         return m
