@@ -79,6 +79,12 @@ def _clinical_docs(an: CaseAnalysis, mal: list[Mention], crit: TumourCriteria) -
     ]
 
 
+def _settles(confirmed: list[Mention], suspected: list[Mention]) -> bool:
+    """Whether the newest confirmed document is newer than every document holding a suspicion."""
+    newest = max((m.view.date or dt.date.min for m in confirmed), default=dt.date.min)
+    return all((m.view.date or dt.date.max) < newest for m in suspected)
+
+
 def _recalled(m: Mention) -> bool:
     return restated(m).assertion.category == "historical"
 
@@ -263,6 +269,11 @@ class TumourAssessor(Assessor[TumourDisease, Found]):
         """Malignant, in-situ, benign or no diagnosis, from the tumour mentions and the reports."""
         mal = [m for m in an.tumour if m.kind == "malignant"]
         positive = [m for m in mal if m.certainty != "negated"]
+        in_situ = [m for m in an.tumour if m.kind == "in_situ" and m.certainty == "confirmed"]
+        if in_situ and not any(m.certainty == "confirmed" for m in positive) and _settles(in_situ, positive):
+            # a confirmed in-situ diagnosis settles an EARLIER suspicion of malignancy (不除外恶性 on the
+            # mammogram, then 导管原位癌); a suspicion raised after it (再次活检) still stands
+            positive = []
         path_docs = [v for v in an.own if v.kind in ("pathology", "cytology")]
         results = {v.name: _doc_result(an, v) for v in path_docs}
         pos = [v for v in path_docs if results[v.name] == "positive"]
@@ -274,7 +285,7 @@ class TumourAssessor(Assessor[TumourDisease, Found]):
             cyto_pos=[v for v in pos if v.kind == "cytology"],
             clinical=_clinical_docs(an, mal, d.evidence),
             primary=_pick(an, [m for m in positive if m.in_dx_section or an.relevant(m)]) or _pick(an, positive),
-            in_situ=[m for m in an.tumour if m.kind == "in_situ" and m.certainty == "confirmed"],
+            in_situ=in_situ,
         )
         _scope_malignant(a, an, d, f)
         _scope_negative_pathology(a, an, f)
