@@ -57,6 +57,8 @@ eval: setup
 	$(BIN)/certreview eval eval/datasets/traps-dev --report out/eval-traps-dev.md $(HOLDOUT_GATES)
 	$(BIN)/certreview eval eval/datasets/blind-assert1 --report out/eval-blind-assert1.md $(BLIND_GATES)
 	$(BIN)/certreview eval eval/datasets/blind-messy1 --report out/eval-blind-messy1.md $(BLIND_GATES) --min-field-accuracy 0.85
+	$(BIN)/certreview eval eval/datasets/blind-assert2 --report out/eval-blind-assert2.md $(BLIND_GATES) --min-field-accuracy 0.85
+	$(BIN)/certreview eval eval/datasets/blind-messy2 --report out/eval-blind-messy2.md $(BLIND_GATES)
 	$(BIN)/certreview icd eval eval/icd/official.yaml --min-category 0.9 --min-code 0.8
 	$(BIN)/certreview icd eval eval/icd/clinical.yaml --min-category 0.9 --min-code 0.8
 
