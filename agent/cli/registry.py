@@ -79,7 +79,8 @@ def attach_registry(deps: Deps) -> Deps:
         return deps
     from agent.registry.certs import RegistryCertifications
 
-    return dataclasses.replace(deps, certifications=RegistryCertifications(_open(deps.settings)))
+    source = RegistryCertifications(_open(deps.settings))
+    return dataclasses.replace(deps, certifications=source, sign_offs=source)
 
 
 # ---------------------------------------------------------------- sign-off

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol, runtime_checkable
 
-from agent.core.models import ExistingCertification
+from agent.core.models import ExistingCertification, SignOffState
 
 
 @runtime_checkable
@@ -21,3 +21,13 @@ class CertificationSource(Protocol):
         before it, not yet expired, not ended early by an exit event), except the one issued on
         ``case_id`` itself (a case reviewed again is not its own duplicate)."""
         ...
+
+
+@runtime_checkable
+class SignOffSource(Protocol):
+    """Reviewers' decisions recorded outside the case folder (the registry)."""
+
+    def current_decision(self, case_id: str) -> SignOffState | None:
+        """The case's current (not superseded) decision, or None before sign-off."""
+        ...
+

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.core.backend import Backend
 from agent.core.catalog import Catalog
-from agent.core.certsource import CertificationSource
+from agent.core.certsource import CertificationSource, SignOffSource
 from agent.core.config import Settings
 
 
@@ -23,6 +23,7 @@ class Deps:
     backend: Backend  # always one: the offline backend unless another was configured
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
     certifications: CertificationSource | None = None  # the registry, when one is open; None: case.json only
+    sign_offs: SignOffSource | None = None  # the registry's recorded decisions (queue and report show them)
 
     @property
     def backend_name(self) -> str:

@@ -250,6 +250,15 @@ class ErrorInfo(_Model):
     field: str | None = None
 
 
+class SignOffState(BaseModel):
+    """The reviewer's current decision on a case, as the registry records it."""
+
+    decision: Literal["approve", "reject", "need_info"]
+    reviewer: str
+    decided_at: str = Field(description="ISO timestamp of the decision.")
+    overrides: bool = Field(description="Whether it differs from the AI recommendation it was shown.")
+
+
 class Recommendation(_Model):
     """The review outcome of one case."""
 
@@ -268,6 +277,7 @@ class Recommendation(_Model):
     )
     error: ErrorInfo | None = None
     submitted_at: str | None = None
+    sign_off: SignOffState | None = Field(default=None, description="The reviewer's decision, once signed off.")
     provenance: Provenance
 
 

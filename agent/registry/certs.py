@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select, text, update
 
 from agent.core.catalog import Catalog
-from agent.core.models import ExistingCertification
+from agent.core.models import ExistingCertification, SignOffState
 from agent.extract.dates import add_months
 from agent.registry.lines import BadLine, CertificationLine, read_lines
 from agent.registry.store import Registry
-from agent.registry.tables import Certification, Person
+from agent.registry.tables import Certification, Person, ReviewDecision
 
 VALIDITY_MONTHS = 24  # reference default; the catalogue's validity_months overrides it
 RENEWAL_MONTHS = 6
@@ -206,3 +206,18 @@ class RegistryCertifications:
                 ExistingCertification(disease=c.disease, valid_from=c.valid_from, valid_until=c.valid_until)
                 for c in found
             ]
+
+    def current_decision(self, case_id: str) -> SignOffState | None:
+        """The case's current decision (the one no later decision superseded), for the queue."""
+        q = select(ReviewDecision).where(ReviewDecision.case_id == case_id, ReviewDecision.superseded_by.is_(None))
+        with self.reg.read() as s:
+            d = s.scalars(q).first()
+            if d is None:
+                return None
+            return SignOffState(
+                decision=d.decision,  # type: ignore[arg-type]  # the table holds the three decisions only
+                reviewer=d.reviewer,
+                decided_at=d.created_at.isoformat(),
+                overrides=d.recommendation_decision != d.decision,
+            )
+

@@ -243,7 +243,9 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
     from agent.review.triage import queue_group, queue_key
 
     queue = Column("queue", min_width=len("check_documents"))  # the group decides the next step: never cut
-    t = Table("case", "decision", queue, "reasons", "flags", "submitted", header_style="bold", title="审核队列")
+    t = Table(
+        "case", "decision", queue, "reasons", "flags", "signed off", "submitted", header_style="bold", title="审核队列"
+    )
     for r in sorted(recs, key=queue_key):
         reasons = ", ".join(r.reason_codes)
         if r.error:
@@ -254,6 +256,7 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
             queue_group(r),
             escape(reasons),
             _flags(r.flags, r.provenance.flag_reasons),
+            f"{r.sign_off.decision} · {escape(r.sign_off.reviewer)}" if r.sign_off else "",
             (r.submitted_at or "")[:10],
         )
     out.print(t)

@@ -55,6 +55,7 @@ CSV_COLUMNS = (
     "skipped_records",
     "error_field",
     "queue_group",
+    "signed_off",
 )
 
 
@@ -72,6 +73,14 @@ def jsonl(recs: list[Recommendation], summary: dict[str, Any]) -> str:
     lines = [r.model_dump_json() for r in recs]
     lines.append(json.dumps({"summary": summary}, ensure_ascii=False))
     return "\n".join(lines) + "\n"
+
+
+def _signed(r: Recommendation) -> str:
+    """``approve by R-01 (override)``: the reviewer's decision, once signed off."""
+    so = r.sign_off
+    if so is None:
+        return ""
+    return f"{so.decision} by {so.reviewer}" + (" (override)" if so.overrides else "")
 
 
 def csv_text(recs: list[Recommendation]) -> str:
@@ -103,6 +112,7 @@ def csv_text(recs: list[Recommendation]) -> str:
                 "; ".join(f"{s.document}: {s.reason}" for s in skipped_records(r)),
                 (r.error.field or "") if r.error else "",
                 queue_group(r),
+                _signed(r),
             ]
         )
     return buf.getvalue()

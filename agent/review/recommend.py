@@ -105,6 +105,7 @@ def recommend(case: Case, deps: Deps, drafted: DraftResult, *, started: float) -
         flags=flags,
         flag_evidence=flag_evidence,
         submitted_at=case.info.submitted_at.isoformat(),
+        sign_off=deps.sign_offs.current_decision(case.case_id) if deps.sign_offs else None,
         provenance=prov,
     )
 

@@ -160,6 +160,7 @@ def summarize(recs: list[Recommendation], times_ms: list[float], wall_s: float) 
         "errors": counts.get("error", 0),
         "decisions": {k: counts.get(k, 0) for k in ("approve", "reject", "need_info")},
         "flagged": sum(1 for r in recs if r.flags),
+        "signed_off": sum(1 for r in recs if r.sign_off is not None),
         "documents_to_check": sum(1 for r in recs if queue_group(r) == "check_documents"),
         "records_skipped": sum(len(skipped_records(r)) for r in recs),
         "reason_codes": dict(reasons.most_common()),
