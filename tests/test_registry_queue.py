@@ -39,9 +39,8 @@ def test_queue_shows_who_signed_off_and_who_is_waiting(
     assert by_id["Q-002"]["sign_off"] is None
     assert lines[-1]["summary"]["signed_off"] == 1
 
-    rows = {
-        row["case_id"]: row for row in csv.DictReader(io.StringIO((out / "results.csv").read_text(encoding="utf-8-sig")))
-    }
+    text = (out / "results.csv").read_text(encoding="utf-8-sig")  # with the BOM Excel needs
+    rows = {row["case_id"]: row for row in csv.DictReader(io.StringIO(text))}
     assert rows["Q-001"]["signed_off"] == "reject by R-07 (override)"
     assert rows["Q-002"]["signed_off"] == ""
 
