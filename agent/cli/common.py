@@ -74,6 +74,8 @@ class BackendChoice(str, Enum):
     openai = "openai"
 
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+
 BackendOpt = Annotated[
     BackendChoice | None,
     typer.Option(

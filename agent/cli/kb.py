@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.common import EXIT_PARTIAL, echo_json, get_settings, open_kb
+from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json, get_settings, open_kb
 
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
 
@@ -54,7 +54,7 @@ def kb_refresh(
 
 @kb_app.command("list")
 def kb_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the documents and clauses in the knowledge base."""
     from agent.report.terminal import render_kb_list
@@ -69,7 +69,7 @@ def kb_list(
 @kb_app.command("show")
 def kb_show(
     clause_id: Annotated[str, typer.Argument(help="Clause id, e.g. 'REF-MT-2025#第八条'.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Show one clause in full."""
     from agent.core.errors import InvalidInputError
