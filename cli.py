@@ -7,21 +7,48 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 # typer only at import time: each group imports its libraries inside its commands
 from agent.cli.audit import audit_app
-from agent.cli.common import EXIT_PARTIAL, BackendChoice, BackendOpt, ErrorGroup, echo_json, get_deps, run_app
+from agent.cli.common import EXIT_PARTIAL, BackendChoice, BackendOpt, echo_json, get_deps
 from agent.cli.evaluate import eval_cmd
 from agent.cli.icd import icd_app
 from agent.cli.kb import kb_app
 from agent.cli.llm import llm_app
 from agent.cli.registry import decide, registry_app
 
+if TYPE_CHECKING:
+    from agent.core.errors import CertreviewError
+
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
+
+
+def _report_error(exc: CertreviewError) -> int:
+    """Print ``exc`` as the user sees it (message and hint, never a traceback); its exit code."""
+    from agent.report.terminal import render_error
+
+    render_error(exc)
+    return exc.exit_code
+
+
+class _Group(TyperGroup):
+    """Turns user-fixable errors into a message, a hint and an exit code (never a traceback)."""
+
+    def invoke(self, ctx: Any) -> Any:  # click.Context; typer vendors its own click
+        from agent.core.errors import CertreviewError
+
+        try:
+            return super().invoke(ctx)
+        except CertreviewError as exc:
+            ctx.exit(_report_error(exc))
+
+
 app = typer.Typer(
-    cls=ErrorGroup,
+    cls=_Group,
     name="certreview",
     help=(
         "Draft and review certifications of outpatient special and chronic diseases (门特/门慢), "
@@ -202,7 +229,15 @@ app.add_typer(audit_app, name="audit")
 
 def main() -> None:
     """Console entry point: run the app, turning user-fixable errors into messages and exit codes."""
-    run_app(app)
+    from agent.core.errors import CertreviewError
+
+    try:
+        app()
+    except CertreviewError as exc:
+        sys.exit(_report_error(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """What the command groups share: exit codes, the checked settings, JSON output, the --backend
-option, the dependencies a command runs on, and the mapping of user-fixable errors to a message, a
-hint and an exit code. typer only at import time: everything heavy is imported inside."""
+option, the dependencies a command runs on. typer only at import time: everything heavy is imported
+inside. (Errors become exit codes in ``cli.py`` alone.)"""
 
 from __future__ import annotations
 
@@ -10,49 +10,13 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     from agent.core.config import Settings
-    from agent.core.errors import CertreviewError
 
 EXIT_PARTIAL = 5  # some inputs were skipped or failed; the rest was processed
-EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports it
 
 BUILD_NOTE = "No knowledge base yet: building it from the shipped policies…"
-
-
-def report_error(exc: CertreviewError) -> int:
-    """Print ``exc`` as the user sees it (message and hint, never a traceback); its exit code."""
-    from agent.report.terminal import render_error
-
-    render_error(exc)
-    return exc.exit_code
-
-
-class ErrorGroup(TyperGroup):
-    """Turns user-fixable errors into a message, a hint and an exit code (never a traceback)."""
-
-    def invoke(self, ctx: Any) -> Any:  # click.Context; typer vendors its own click
-        from agent.core.errors import CertreviewError
-
-        try:
-            return super().invoke(ctx)
-        except CertreviewError as exc:
-            ctx.exit(report_error(exc))
-
-
-def run_app(app: typer.Typer) -> None:
-    """Run ``app`` as the console entry point: errors become messages and exit codes."""
-    from agent.core.errors import CertreviewError
-
-    try:
-        app()
-    except CertreviewError as exc:
-        sys.exit(report_error(exc))
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(EXIT_INTERRUPTED)
 
 
 def get_settings(**overrides: Any) -> Settings:
