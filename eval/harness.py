@@ -139,9 +139,34 @@ def deciding_check(rec: Any) -> str:
     return "all checks pass" if rec.decision == "approve" else (rec.error.message if rec.error else "")
 
 
+SUMMARY_METRICS = (
+    "decision_accuracy",
+    "macro_f1",
+    "false_approve",
+    "false_reject",
+    "errors",
+    "reason_recall",
+    "field_accuracy_min",
+    "citation_coverage",
+    "grounding",
+    "cases_per_s",
+)
+
+
 def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
     """The report: summary, confusion matrix, per-field accuracy, every wrong case."""
-    m = res.metrics
+    lines = _summary_lines(res.metrics)
+    lines += ["", "## Gates", ""]
+    lines += [f"- FAILED {g}" for g in failed_gates] or ["- all gates passed"]
+    wrong = [s for s in res.scores if _is_wrong(s)]
+    lines += ["", f"## Cases with a wrong decision, reason, field or quote ({len(wrong)})", ""]
+    for s in wrong:
+        lines += _wrong_case_lines(s)
+    return "\n".join(lines) + "\n"
+
+
+def _summary_lines(m: dict[str, Any]) -> list[str]:
+    """The report's head: the metrics table, the confusion matrix and the per-field accuracy."""
     lines = [
         f"# certreview eval — {m['dataset']}",
         "",
@@ -150,19 +175,7 @@ def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
         "| metric | value |",
         "|---|---|",
     ]
-    for key in (
-        "decision_accuracy",
-        "macro_f1",
-        "false_approve",
-        "false_reject",
-        "errors",
-        "reason_recall",
-        "field_accuracy_min",
-        "citation_coverage",
-        "grounding",
-        "cases_per_s",
-    ):
-        lines.append(f"| {key} | {m[key]} |")
+    lines += [f"| {key} | {m[key]} |" for key in SUMMARY_METRICS]
     ta = m["turnaround_ms"]
     lines += [
         f"| turnaround p50 / p95 / max (ms) | {ta['p50']} / {ta['p95']} / {ta['max']} |",
@@ -176,33 +189,36 @@ def markdown_report(res: EvalResult, failed_gates: list[str]) -> str:
         lines.append(f"| {g} | {row['approve']} | {row['reject']} | {row['need_info']} | {row['error']} |")
     lines += ["", "## Field accuracy", "", "| field | accuracy |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in m["field_accuracy"].items()]
-    lines += ["", "## Gates", ""]
-    lines += [f"- FAILED {g}" for g in failed_gates] or ["- all gates passed"]
-    wrong = [
-        s
-        for s in res.scores
-        if not s.correct
+    return lines
+
+
+def _is_wrong(s: CaseScore) -> bool:
+    """A case the report lists: a wrong decision, a wrong field, an ungrounded quote or a missed reason."""
+    return (
+        not s.correct
         or not all(s.field_ok.values())
-        or s.ungrounded
+        or bool(s.ungrounded)
         or s.reasons_hit < len(s.gold.get("reason_codes", []))
+    )
+
+
+def _wrong_case_lines(s: CaseScore) -> list[str]:
+    """One wrong case: expected and predicted, the deciding check, each wrong field, the first
+    ungrounded quotes."""
+    p = s.pred
+    lines = [
+        f"### {s.case_id}",
+        f"- expected **{s.gold['decision']}** {s.gold.get('reason_codes')} — predicted "
+        f"**{p.decision}** {p.reason_codes}",
+        f"- deciding check: {deciding_check(p)}",
     ]
-    lines += ["", f"## Cases with a wrong decision, reason, field or quote ({len(wrong)})", ""]
-    for s in wrong:
-        p = s.pred
-        lines.append(f"### {s.case_id}")
-        lines.append(
-            f"- expected **{s.gold['decision']}** {s.gold.get('reason_codes')} — predicted "
-            f"**{p.decision}** {p.reason_codes}"
-        )
-        lines.append(f"- deciding check: {deciding_check(p)}")
-        for name, ok in s.field_ok.items():
-            if not ok:
-                got = p.form.fields[name].value if p.form and name in p.form.fields else None
-                lines.append(f"- field `{name}`: expected `{s.gold['form'][name]}`, got `{got}`")
-        for u in s.ungrounded[:5]:
-            lines.append(f"- ungrounded quote {u}")
-        lines.append("")
-    return "\n".join(lines) + "\n"
+    for name, ok in s.field_ok.items():
+        if not ok:
+            got = p.form.fields[name].value if p.form and name in p.form.fields else None
+            lines.append(f"- field `{name}`: expected `{s.gold['form'][name]}`, got `{got}`")
+    lines += [f"- ungrounded quote {u}" for u in s.ungrounded[:5]]
+    lines.append("")
+    return lines
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, float, float, float]]:

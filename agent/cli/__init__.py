@@ -1,7 +1,10 @@
-"""Subcommand groups of the command line that outgrew ``cli.py`` (which only mounts them): ICD-10
-lookup (``icd``), the registry's commands and the reviewer's sign-off (``registry``), and their
-rendering (``render``). Parsing and rendering only: the work is done by the rooms below, imported
-inside each command so that ``certreview --help`` stays fast.
+"""The command line's subcommand groups (``cli.py`` only mounts them and maps errors to exit
+codes): the knowledge base (``kb``), the audit log (``audit``), the local model (``llm``), the eval
+harness with its gates (``evaluate``), ICD-10 lookup (``icd``), the registry's commands and the
+reviewer's sign-off (``registry``), their rendering (``render``), and what they share (``common``:
+settings, deps, JSON output, --json and --backend, exit code 5). Parsing and rendering only: the
+work is done by the rooms below, imported inside each command so that ``certreview --help`` stays
+fast.
 
 May import: every room of ``agent``; nothing imports it but ``cli.py``.
 """

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from agent.cli.common import echo_json
 
 if TYPE_CHECKING:
     from agent.coding.coder import CodeInfo, CodeMatch
@@ -33,7 +33,7 @@ def icd_search(
 
     matches = search(query, k)
     if as_json:
-        _echo({"query": query, "matches": [m.as_dict() for m in matches]})
+        echo_json({"query": query, "matches": [m.as_dict() for m in matches]})
     else:
         render_matches(query, matches)
 
@@ -48,7 +48,7 @@ def icd_show(
 
     info = show(code)
     if as_json:
-        _echo(
+        echo_json(
             {
                 "code": info.code,
                 "name_zh": info.name_zh,
@@ -80,7 +80,7 @@ def icd_eval(
         failed.append(f"--min-code {min_code}: measured {res['code_accuracy']}")
     res["failed_gates"] = failed
     if as_json:
-        _echo(res)
+        echo_json(res)
     else:
         from agent.report.terminal import out
 
@@ -94,10 +94,6 @@ def icd_eval(
             out.print(f"[red]gate failed[/red] {f}")
     if failed:
         raise typer.Exit(1)
-
-
-def _echo(data: object) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def render_matches(query: str, matches: list[CodeMatch]) -> None:

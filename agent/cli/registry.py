@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import re
 import sys
 from pathlib import Path
@@ -14,12 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json
+
 if TYPE_CHECKING:
     from agent.core.config import Settings
     from agent.core.deps import Deps
     from agent.registry.store import Registry
-
-EXIT_PARTIAL = 5
 
 registry_app = typer.Typer(
     help="The certification registry: import, events (dynamic exit), show, renewals, export, stats.",
@@ -30,12 +29,7 @@ events_app = typer.Typer(
 )
 registry_app.add_typer(events_app, name="events")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 OnOpt = Annotated[str | None, typer.Option("--on", help="The date statuses are read on (YYYY-MM-DD; default: today).")]
-
-
-def _echo_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _settings() -> Settings:
@@ -122,7 +116,7 @@ def decide(
     sign = SignOff(decision=chosen[0], reviewer=reviewer, reason=reason, supersede=supersede)  # type: ignore[arg-type]
     recorded = record_decision(reg, case.info, rec, sign, catalog=deps.catalog, audit_log=deps.settings.audit_log)
     if as_json:
-        _echo_json(
+        echo_json(
             recorded.to_dict() | {"recommendation": {"decision": rec.decision, "reason_codes": rec.reason_codes}}
         )
     else:
@@ -178,7 +172,7 @@ def events_import(
 
 def _report(what: str, rep: dict[str, Any], as_json: bool, partial: bool) -> None:
     if as_json:
-        _echo_json(rep)
+        echo_json(rep)
     else:
         from agent.cli.render import render_import
 
@@ -204,7 +198,7 @@ def registry_show(
             f"the registry holds nothing on {id_number}", "Check the number; `certreview registry stats` shows counts."
         )
     if as_json:
-        _echo_json(data)
+        echo_json(data)
     else:
         from agent.cli.render import render_person
 
@@ -233,7 +227,7 @@ def registry_renewals(
     day, months = _on(on), _months(within)
     total, rows = renewals(_open(), day, months, limit)
     if as_json:
-        _echo_json({"as_of": day.isoformat(), "within_months": months, "total": total, "renewals": rows})
+        echo_json({"as_of": day.isoformat(), "within_months": months, "total": total, "renewals": rows})
     else:
         from agent.cli.render import render_renewals
 
@@ -276,7 +270,7 @@ def registry_stats(on: OnOpt = None, as_json: JsonOpt = False) -> None:
 
     data = stats(_open(), _on(on))
     if as_json:
-        _echo_json(data)
+        echo_json(data)
     else:
         from agent.cli.render import render_stats
 
@@ -289,7 +283,7 @@ def eval_agreement(as_json: bool) -> None:
 
     data = agreement(_open())
     if as_json:
-        _echo_json({"agreement": data})
+        echo_json({"agreement": data})
     else:
         from agent.cli.render import render_agreement
 
