@@ -25,6 +25,13 @@ FORM_FIELDS = (
 )
 
 
+def _region_code(cls: type, v: str) -> str:
+    """A 6-digit administrative region code (参保地, 就医地)."""
+    if not (isinstance(v, str) and len(v) == 6 and v.isdigit()):
+        raise ValueError("must be a 6-digit administrative code")
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -47,12 +54,7 @@ class Insurance(_Model):
     status: InsuranceStatus = Field(description="正常参保 | 暂停参保 | 终止参保")
     cross_region_filing: CrossRegionFiling | None = Field(default=None, description="异地就医备案, or None.")
 
-    @field_validator("region_code")
-    @classmethod
-    def _six_digits(cls, v: str) -> str:
-        if not (isinstance(v, str) and len(v) == 6 and v.isdigit()):
-            raise ValueError("must be a 6-digit administrative code")
-        return v
+    _six_digits = field_validator("region_code")(_region_code)
 
 
 class Applicant(_Model):
@@ -79,12 +81,7 @@ class Hospital(_Model):
     region_code: str = Field(description="就医地: 6-digit administrative code.")
     designated: bool = Field(description="Whether it is a 定点医疗机构.")
 
-    @field_validator("region_code")
-    @classmethod
-    def _six_digits(cls, v: str) -> str:
-        if not (isinstance(v, str) and len(v) == 6 and v.isdigit()):
-            raise ValueError("must be a 6-digit administrative code")
-        return v
+    _six_digits = field_validator("region_code")(_region_code)
 
 
 class ExistingCertification(_Model):

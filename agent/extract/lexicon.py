@@ -6,24 +6,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import get_args
 
 import yaml
 
 from agent.coding.coder import CodeMatch, code_name
 from agent.coding.tumours import raw_table, raw_types
+from agent.core.criteria import Modality
 from agent.core.resources import package_file
 
-MODALITIES = (
-    "radiotherapy",
-    "chemotherapy",
-    "targeted",
-    "endocrine",
-    "immunotherapy",
-    "dialysis",
-    "anti_rejection",
-    "antihypertensive",
-    "hypoglycaemic",
-)
+# the treatment modalities of RULES.md §4, in the order forms list them: one list, the catalogue's type
+MODALITIES: tuple[str, ...] = get_args(Modality)
 MODALITY_CN = {
     "radiotherapy": "放疗",
     "chemotherapy": "化疗",
