@@ -173,12 +173,13 @@ def _triage(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from agent.cli.registry import attach_registry
     from agent.core.errors import CertreviewError
     from agent.registry import audit as audit_log
     from agent.report.terminal import err, render_triage
     from agent.review.triage import run_batch, summarize
 
-    deps = get_deps(backend, registry=workers == 1)  # worker processes build their own deps, without it
+    deps = get_deps(backend, registry=True)  # worker processes attach the registry themselves
     recs, times = [], []
     t0 = time.perf_counter()
     bar = Progress(
@@ -192,7 +193,7 @@ def _triage(
     )
     with bar:
         task = bar.add_task("triage", total=len(folders))
-        for rec, ms in run_batch(folders, deps, workers=workers):
+        for rec, ms in run_batch(folders, deps, workers=workers, attach=attach_registry):
             recs.append(rec)
             times.append(ms)
             bar.advance(task)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 import cli
@@ -18,8 +19,9 @@ runner = CliRunner()
 GOOD = {"病理.txt": PATHOLOGY, "门诊.txt": CLINIC_PLAN}
 
 
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["one process", "worker processes"])
 def test_queue_shows_who_signed_off_and_who_is_waiting(
-    home: Path, cases_dir: Path, reg_settings: Any, tmp_path: Path
+    home: Path, cases_dir: Path, reg_settings: Any, tmp_path: Path, workers: list[str]
 ) -> None:
     signed = write_case(cases_dir, base_case("Q-001"), GOOD)
     write_case(cases_dir, base_case("Q-002"), GOOD)  # the same person; Q-001 is rejected, so no duplicate
@@ -27,7 +29,7 @@ def test_queue_shows_who_signed_off_and_who_is_waiting(
     assert r.exit_code == 0, r.output
 
     out = tmp_path / "queue"
-    r = runner.invoke(cli.app, ["triage", str(cases_dir), "--out", str(out), "--no-audit"])
+    r = runner.invoke(cli.app, ["triage", str(cases_dir), "--out", str(out), "--no-audit", *workers])
     assert r.exit_code == 0, r.output
     assert "R-07" in r.stdout  # the terminal queue's signed-off column (wrapped at 80 columns)
 

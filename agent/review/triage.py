@@ -61,9 +61,10 @@ def process_one(folder: Path, deps: Deps) -> Recommendation:
 _WORKER_DEPS: Deps | None = None
 
 
-def _init_worker(settings_json: str) -> None:
+def _init_worker(settings_json: str, attach: Callable[[Deps], Deps] | None) -> None:
     global _WORKER_DEPS
-    _WORKER_DEPS = build_deps(Settings.model_validate_json(settings_json))
+    deps = build_deps(Settings.model_validate_json(settings_json))
+    _WORKER_DEPS = attach(deps) if attach is not None else deps
 
 
 def _work(folder: str) -> tuple[str, float]:
@@ -79,8 +80,11 @@ def run_batch(
     *,
     workers: int = 1,
     on_result: Callable[[Recommendation, float], None] | None = None,
+    attach: Callable[[Deps], Deps] | None = None,
 ) -> Iterator[tuple[Recommendation, float]]:
-    """Yield (recommendation, wall ms) per folder, in input order; ``workers`` > 1 uses processes."""
+    """Yield (recommendation, wall ms) per folder, in input order; ``workers`` > 1 uses processes,
+    each building its own deps and applying ``attach`` (a module-level function, e.g. the one that
+    opens the registry) so that worker processes read what the parent reads."""
     if deps.backend.io_bound and len(folders) > 1:
         # model calls wait on the network: threads, up to the configured concurrency
         from concurrent.futures import ThreadPoolExecutor
@@ -106,7 +110,7 @@ def run_batch(
             yield rec, ms
         return
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(deps.settings.model_dump_json(),)
+        max_workers=workers, initializer=_init_worker, initargs=(deps.settings.model_dump_json(), attach)
     ) as pool:
         for raw, ms in pool.map(
             _work, [str(f) for f in folders], chunksize=max(1, min(32, len(folders) // (workers * 8) or 1))
