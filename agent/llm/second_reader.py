@@ -7,6 +7,7 @@ SECOND_READER_DISAGREES, so an approve becomes need_info; nothing the model says
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,18 +70,28 @@ def approve_findings(a: Assessment) -> list[Finding]:
     return list(out.values())[:MAX_QUESTIONS]
 
 
+def _pieces(text: str) -> list[str]:
+    """``text`` cut after each sentence end, the ends kept."""
+    return [p for p in re.split(r"(?<=[。；;！!\n])", text) if p]
+
+
+def _one_more(pieces: list[str]) -> list[str]:
+    """The first piece (the rest of the finding's sentence) and the next non-blank one."""
+    out = pieces[:1]
+    for p in pieces[1:]:
+        out.append(p)
+        if p.strip(_ENDS + " \t\u3000"):
+            break
+    return out
+
+
 def passage(text: str, span: Span) -> str:
     """The span's sentence with one sentence either side, each side bounded."""
-    lo = max(0, span.start - CONTEXT_CHARS)
-    left = text[lo : span.start]
-    cut = [i for i, ch in enumerate(left) if ch in _ENDS]
-    if len(cut) >= 2:  # keep the previous sentence, drop what lies before it
-        left = left[cut[-2] + 1 :]
-    right = text[span.end : span.end + CONTEXT_CHARS]
-    cut = [i for i, ch in enumerate(right) if ch in _ENDS]
-    if len(cut) >= 2:
-        right = right[: cut[1] + 1]
-    return (left + text[span.start : span.end] + right).strip()
+    left = _pieces(text[max(0, span.start - CONTEXT_CHARS) : span.start])
+    right = _pieces(text[span.end : span.end + CONTEXT_CHARS])
+    before = "".join(reversed(_one_more(list(reversed(left)))))
+    after = "".join(_one_more(right))
+    return (before + text[span.start : span.end] + after).strip()
 
 
 def _grounded(quote: str, shown: str) -> bool:
