@@ -262,3 +262,35 @@ def test_the_eval_reports_model_calls_and_seconds_per_case(deps: Any, srv: FakeO
     assert m["llm_seconds_per_case"] > 0
     off = run_eval(data, deps).metrics
     assert (off["llm_calls_per_case"], off["llm_seconds_per_case"]) == (0.0, 0.0)
+
+
+def test_the_bench_measures_any_endpoint(home: Path, srv: FakeOpenAI) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from agent.core.config import PROJECT_ROOT
+
+    def disagree(user: str) -> str:
+        finding = user.split("\n", 1)[0].split("：", 1)[1]  # 待核实的认定依据：<finding>
+        return reader("negated", finding[:30])
+
+    srv.responder = respond(disagree)  # a model that denies every finding
+    cmd = [sys.executable, "-m", "eval.bench_second_reader", "--base-url", srv.base_url, "--model", "fake-model"]
+    r = subprocess.run(
+        [*cmd, "--sets", "dev", "--cases", "6"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "CERTREVIEW_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    dev = json.loads(r.stdout[r.stdout.index("\n{") :])["sets"]["dev"]
+    assert dev["cases"] == 6 and dev["false_approves"] == {"offline": 0, "second_reader": 0}
+    # every offline approve withdrawn: accuracy falls by exactly the approves lost, none is added
+    lost = dev["withdrawals"]["wrong"]
+    assert lost > 0 and dev["withdrawals"]["right"] == 0
+    acc = dev["decision_accuracy"]
+    assert acc["offline"] == 1.0 and acc["second_reader"] == round(1 - lost / 6, 3)
+    assert dev["llm_calls_per_case"] > 0 and dev["fallbacks"] == 0
