@@ -29,19 +29,14 @@ from agent.llm.masking import Masker, NoMasker
 from agent.llm.prompts import load_prompts
 from agent.llm.schemas import ExtractAnswer, RationaleAnswer, ReaderAnswer
 from agent.llm.second_reader import (
-    ANSWER_CN,
-    DISAGREES,
     QUESTION_MAX_TOKENS,
     approve_findings,
-    citations_after,
-    excluded_notes,
     read_all,
+    rebuilt,
     withdraw,
 )
 from agent.llm.support import diagnosis_supported, supported_modalities
-from agent.review.checks import decide
 from agent.review.draft import DraftResult, draft_case
-from agent.review.rationale import write_rationale
 
 MAX_DOC_CHARS = 8000
 _APPROVE_WORDS = ("建议予以认定", "同意认定", "予以批准", "建议批准")
@@ -268,29 +263,7 @@ class OpenAIBackend:
         checks = withdraw(rec.checks, verdicts)
         if checks == rec.checks:
             return rec, False
-        decision, codes = decide(checks)
-        flags.append(DISAGREES)
-        against = [v for v in verdicts if v.answer in ANSWER_CN and v.answer != "stated"]
-        reasons[DISAGREES] = "；".join(f"{v.finding.role}：{ANSWER_CN[v.answer]}" for v in against)
-        excluded = excluded_notes(drafted)
-        rationale = write_rationale(
-            decision, codes, checks, drafted.form, flags, drafted.analysis.masked, excluded=excluded
-        )
-        citations = citations_after(checks, codes, rec, deps)
-        spans = [v.finding.span for v in against]
-        return (
-            rec.model_copy(
-                update={
-                    "decision": decision,
-                    "reason_codes": codes,
-                    "checks": checks,
-                    "citations": citations,
-                    "rationale": rationale,
-                    "flag_evidence": {**rec.flag_evidence, DISAGREES: spans},
-                }
-            ),
-            True,
-        )
+        return rebuilt(rec, checks, verdicts, drafted, deps, flags, reasons), True
 
     def _rationale(self, case: Case, rec: Recommendation, citations: list[Citation], usage: Usage) -> str | None:
         """The model's 审核意见, accepted only if it cites at least one given clause (第X条 in its

@@ -19,7 +19,9 @@ from agent.core.models import Case, Check, Citation, Recommendation, Span
 from agent.core.text import fold
 from agent.llm.masking import Masker
 from agent.llm.schemas import READER_ANSWERS, ReaderAnswer
+from agent.review.checks import decide
 from agent.review.draft import DraftResult
+from agent.review.rationale import write_rationale
 
 QUESTION_MAX_TOKENS = 64  # an enum and a short quote; a small model looping in a grammar stops here
 MAX_QUESTIONS = 8
@@ -172,3 +174,33 @@ def citations_after(checks: list[Any], codes: list[str], rec: Recommendation, de
         if cit.clause_id in keep:
             out.setdefault(cit.clause_id, cit)
     return list(out.values())
+
+
+def rebuilt(
+    rec: Recommendation,
+    checks: list[Check],
+    verdicts: list[Verdict],
+    drafted: DraftResult,
+    deps: Deps,
+    flags: list[str],
+    reasons: dict[str, str],
+) -> Recommendation:
+    """The recommendation after a withdrawal: decided again by the checks (need_info), its
+    citations, the offline 审核意见 naming the quote and the answer, the flag and its reason."""
+    decision, codes = decide(checks)
+    flags.append(DISAGREES)
+    against = [v for v in verdicts if v.answer in ANSWER_CN and v.answer != "stated"]
+    reasons[DISAGREES] = "；".join(f"{v.finding.role}：{ANSWER_CN[v.answer]}" for v in against)
+    rationale = write_rationale(
+        decision, codes, checks, drafted.form, flags, drafted.analysis.masked, excluded=excluded_notes(drafted)
+    )
+    return rec.model_copy(
+        update={
+            "decision": decision,
+            "reason_codes": codes,
+            "checks": checks,
+            "citations": citations_after(checks, codes, rec, deps),
+            "rationale": rationale,
+            "flag_evidence": {**rec.flag_evidence, DISAGREES: [v.finding.span for v in against]},
+        }
+    )
