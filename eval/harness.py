@@ -106,8 +106,19 @@ def run_eval(dataset: Path, deps: Deps, *, workers: int = 1) -> EvalResult:
     metrics = aggregate(scores, [ms for _, ms in results], wall)
     metrics["dataset"] = str(dataset)
     metrics["backend"] = deps.backend_name
+    metrics.update(llm_metrics([rec for rec, _ in results]))
     metrics["kb_version"] = deps.kb.version
     return EvalResult(metrics, scores)
+
+
+def llm_metrics(recs: list[Any]) -> dict[str, float]:
+    """Model calls and seconds per case, from each recommendation's provenance (0 offline)."""
+    n = max(1, len(recs))
+    timings = [r.provenance.timings for r in recs]
+    return {
+        "llm_calls_per_case": round(sum(t.get("llm_calls", 0.0) for t in timings) / n, 2),
+        "llm_seconds_per_case": round(sum(t.get("llm_ms", 0.0) for t in timings) / n / 1000, 3),
+    }
 
 
 def _get(metrics: dict[str, Any], dotted: str) -> float:
@@ -150,6 +161,8 @@ SUMMARY_METRICS = (
     "citation_coverage",
     "grounding",
     "cases_per_s",
+    "llm_calls_per_case",
+    "llm_seconds_per_case",
 )
 
 

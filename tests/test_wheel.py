@@ -110,7 +110,7 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     agent_file, cli_file, policies, catalog, prompts = json.loads(_run([python, "-c", probe], work, env))
     for path in (agent_file, cli_file, policies, catalog):
         assert Path(path).is_relative_to(venv), path
-    assert prompts == ["agent", "extract", "rationale"]
+    assert prompts == ["extract", "rationale", "second_reader"]
 
     certreview = venv / "bin" / "certreview"
     _run([certreview, "kb", "refresh"], work, env)

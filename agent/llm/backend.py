@@ -1,7 +1,11 @@
-"""The OpenAI-compatible backend: the model fills what the offline extractor missed (every quote
-verified verbatim), writes the 审核意见 (citing only given clauses), and researches cases the
-catalogue does not settle in a bounded tool loop. The decision stays with the checks; any model
-failure degrades to the offline result, flagged LLM_FALLBACK."""
+"""The OpenAI-compatible backend, a narrow second reader: the model fills what the offline
+extractor missed (every quote verified verbatim and read by the assertion engine), is asked one
+closed question per finding an approve rests on (a disagreement only withdraws it), and may
+rewrite the 审核意见 if it cites a given clause. The decision stays with the checks; any model
+failure degrades to the offline result, flagged LLM_FALLBACK.
+
+The research loop of earlier versions is gone: with the shipped model it never finished a step,
+and nothing it could add was allowed to decide."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from agent.assess import Assessment
 from agent.coding.icd10 import normalize
 from agent.core.deps import Deps
 from agent.core.errors import LLMError
@@ -22,12 +27,20 @@ from agent.extract.lexicon import MODALITIES
 from agent.llm.client import LLMClient, Usage
 from agent.llm.masking import Masker, NoMasker
 from agent.llm.prompts import load_prompts
-from agent.llm.schemas import AgentStep, ExtractAnswer, RationaleAnswer
+from agent.llm.schemas import ExtractAnswer, RationaleAnswer, ReaderAnswer
+from agent.llm.second_reader import (
+    QUESTION_MAX_TOKENS,
+    approve_findings,
+    read_all,
+    rebuilt,
+    withdraw,
+)
+from agent.llm.support import diagnosis_supported, supported_modalities
 from agent.review.draft import DraftResult, draft_case
 
 MAX_DOC_CHARS = 8000
-MAX_AGENT_STEPS = 4
 _APPROVE_WORDS = ("建议予以认定", "同意认定", "予以批准", "建议批准")
+_REFUSE_WORDS = ("不予认定", "补充材料")
 # an opening or closing <document> tag, however spaced or cased: a record must not end its own fence
 _FENCE_TAG = re.compile(r"<(\s*/?\s*document)", re.I)
 
@@ -99,14 +112,18 @@ class OpenAIBackend:
         need = [
             f for f in ("primary_diagnosis", "icd10", "diagnosis_date", "treatment_modalities") if _missing(f, form)
         ]
+        if not _confirmed(drafted.assessment):  # no treatment filled in for a case the rules do not confirm
+            need = [f for f in need if f != "treatment_modalities"]
         flags = list(form.flags)
         reasons = dict(form.provenance.flag_reasons)
         if need and case.documents:
+            t_llm = time.perf_counter()
             try:
                 for name, value in self.extract_fields(case, form, need, flags, usage=usage).items():
                     form.fields[name] = value
             except LLMError as exc:
                 _fallback(flags, reasons, exc)
+            usage.seconds += time.perf_counter() - t_llm
         prov = form.provenance.model_copy(
             update={
                 "backend": self.name,
@@ -159,38 +176,42 @@ class OpenAIBackend:
                 flags.append("UNGROUNDED_LLM_VALUE")  # a quote not in the named record: the value is dropped
                 continue
             span = Span(document=doc, quote=texts[doc][where[0] : where[1]], start=where[0], end=where[1])
+            value = _supported(name, value, span.quote)
+            if value in (None, []):
+                flags.append("UNGROUNDED_LLM_VALUE")  # the quote names it negated, hedged or not at all
+                continue
             out[name] = FormField(value=value, confidence=0.7, evidence=[span], source="llm")
         return out
 
     # ------------------------------------------------------------ review
     def review(self, case: Case, deps: Deps) -> Recommendation:
-        """Checks decide (offline rules); the model adds context, findings and the rationale."""
+        """Checks decide (offline rules); the model may only withdraw an approve's findings, fill
+        what the form lacks, and rewrite the rationale when it cites a given clause."""
         from agent.review.recommend import recommend
 
         t0 = time.perf_counter()
         usage = Usage()  # this case's calls and tokens, whatever other threads send meanwhile
         drafted = self._draft(case, deps, usage)
         rec = recommend(case, deps, drafted, started=t0)
-        flags, citations = list(rec.flags), list(rec.citations)
+        flags = list(rec.flags)
         reasons = dict(rec.provenance.flag_reasons)
-        findings: list[str] = []
         tool_calls: list[dict[str, Any]] = []
-        # a disease the catalogue does not cover, or evidence the rules leave unknown
-        undecided = drafted.assessment.disease is None or any(
-            c.status == "unknown" and c.id == "diagnosis_evidence" for c in rec.checks
-        )
-        if undecided and "LLM_FALLBACK" not in flags:
+        withdrawn = False
+        if rec.decision == "approve" and "LLM_FALLBACK" not in flags:
+            t_llm = time.perf_counter()
             try:
-                findings, extra = self._research(case, drafted.form, rec.checks, deps, tool_calls, usage)
-                citations += [c for c in extra if c.clause_id not in {x.clause_id for x in citations}]
+                rec, withdrawn = self._second_read(case, deps, drafted, rec, flags, reasons, tool_calls, usage)
             except LLMError as exc:
                 _fallback(flags, reasons, exc)
+            usage.seconds += time.perf_counter() - t_llm
         rationale = rec.rationale
-        if "LLM_FALLBACK" not in flags:
+        if "LLM_FALLBACK" not in flags and not withdrawn:  # a withdrawal's 审核意见 names the quote: it stays
+            t_llm = time.perf_counter()
             try:
-                rationale = self._rationale(case, rec, citations, usage) or rationale
+                rationale = self._rationale(case, rec, rec.citations, usage) or rationale
             except LLMError as exc:
                 _fallback(flags, reasons, exc)
+            usage.seconds += time.perf_counter() - t_llm
         prov = rec.provenance.model_copy(
             update={
                 "elapsed_ms": round((time.perf_counter() - t0) * 1000, 2),
@@ -199,18 +220,54 @@ class OpenAIBackend:
                 "flag_reasons": reasons,
             }
         )
-        return rec.model_copy(
-            update={
-                "citations": citations,
-                "rationale": rationale,
-                "flags": list(dict.fromkeys(flags)),
-                "findings": findings,
-                "provenance": prov,
-            }
-        )
+        return rec.model_copy(update={"rationale": rationale, "flags": list(dict.fromkeys(flags)), "provenance": prov})
+
+    def _second_read(
+        self,
+        case: Case,
+        deps: Deps,
+        drafted: DraftResult,
+        rec: Recommendation,
+        flags: list[str],
+        reasons: dict[str, str],
+        tool_calls: list[dict[str, Any]],
+        usage: Usage,
+    ) -> tuple[Recommendation, bool]:
+        """Each finding of an approve put to the model; a disagreement withdraws it (→ need_info)."""
+        findings = approve_findings(drafted.assessment)
+        if not findings:
+            return rec, False
+        masker = self._masker(case)
+        p = self.prompts["second_reader"]
+
+        def ask(finding: str, role: str, document: str, text: str) -> ReaderAnswer:
+            system, user = p.render(finding=finding, role=role, document=document, passage=fenced(text))
+            return self.client.structured(
+                ReaderAnswer,
+                system,
+                user,
+                prompt_id=p.id,
+                version=p.version,
+                usage=usage,
+                max_tokens=QUESTION_MAX_TOKENS,
+            )
+
+        verdicts = read_all(case, findings, masker, ask, self.settings.llm_concurrency)
+        # what was asked and answered, never the record's words
+        tool_calls += [
+            {"tool": "second_reader", "check": v.finding.check, "role": v.finding.role, "answer": v.answer}
+            for v in verdicts
+        ]
+        if any(v.answer == "ungrounded" for v in verdicts):
+            flags.append("UNGROUNDED_LLM_VALUE")  # a disagreement quoting words it was not shown: dropped
+        checks = withdraw(rec.checks, verdicts)
+        if checks == rec.checks:
+            return rec, False
+        return rebuilt(rec, checks, verdicts, drafted, deps, flags, reasons), True
 
     def _rationale(self, case: Case, rec: Recommendation, citations: list[Citation], usage: Usage) -> str | None:
-        """The model's 审核意见, accepted only if it cites given clauses and keeps the decision."""
+        """The model's 审核意见, accepted only if it cites at least one given clause (第X条 in its
+        text), cites no other, and keeps the decision."""
         decision, checks = rec.decision or "", rec.checks
         masker = self._masker(case)
         p = self.prompts["rationale"]
@@ -229,73 +286,35 @@ class OpenAIBackend:
         system, user = p.render(decision=decision, disease=rec.disease or "未指定", checks=check_rows, clauses=clauses)
         ans = self.client.structured(RationaleAnswer, system, user, prompt_id=p.id, version=p.version, usage=usage)
         text = str(masker.unmask(ans.rationale))
-        if not set(ans.cited_clause_ids) <= given:
-            return None  # cites a clause it was not given: the offline rationale stands
-        if decision != "approve" and any(w in text for w in _APPROVE_WORDS):
-            return None  # contradicts the checks' decision
-        return text
-
-    def _research(
-        self,
-        case: Case,
-        form: ApplicationForm,
-        checks: list[Any],
-        deps: Deps,
-        tool_calls: list[dict[str, Any]],
-        usage: Usage,
-    ) -> tuple[list[str], list[Citation]]:
-        """≤ 4 tool steps for a case the catalogue does not settle; adds findings and citations."""
-        from agent.review.checks import Cite
-
-        p = self.prompts["agent"]
-        unknown = [c for c in checks if c.status != "pass"]
-        question = "；".join(f"{c.name}：{c.detail}" for c in unknown) or "目录规则未能判定"
-        masker = self._masker(case)
-        observations: list[str] = [
-            masker.mask(f"主要诊断：{form.fields['primary_diagnosis'].value}，编码：{form.fields['icd10'].value}")
-        ]
-        seen_ids: set[str] = set()
-        for _ in range(MAX_AGENT_STEPS):
-            system, user = p.render(
-                question=masker.mask(question),
-                disease=form.disease or "未指定",
-                observations=observations,
-                tools=["search_policy", "lookup_icd10", "disease_criteria"],
-            )
-            step = self.client.structured(AgentStep, system, user, prompt_id=p.id, version=p.version, usage=usage)
-            started = dt.datetime.now(dt.timezone.utc).isoformat()
-            if step.action == "finish":
-                tool_calls.append({"tool": "finish", "at": started})
-                ids = [i for i in step.cite_clause_ids if i in seen_ids]
-                return [str(masker.unmask(f)) for f in step.findings][:5], Cite(deps.kb.clause)(ids, [])
-            result, shown = _run_tool(step.action, step.argument, deps)
-            seen_ids |= shown
-            tool_calls.append(
-                {"tool": step.action, "argument": step.argument, "at": started, "result_ids": sorted(shown)}
-            )
-            observations.append(f"{step.action}({step.argument}) -> {result}")
-        return [], []
+        return text if _rationale_ok(text, ans.cited_clause_ids, given, decision) else None
 
 
-def _run_tool(action: str, argument: str, deps: Deps) -> tuple[str, set[str]]:
-    """Run one tool; returns a short observation and the clause ids it showed."""
-    if action == "search_policy":
-        hits = deps.kb.search(argument or "门特认定", k=3)
-        return " | ".join(f"{h.clause_id}: {h.text[:120]}" for h in hits), {h.clause_id for h in hits}
-    if action == "lookup_icd10":
-        from agent.coding.icd10 import describe
-        from agent.core.catalog import code_in
+def _rationale_ok(text: str, cited: list[str], given: set[str], decision: str) -> bool:
+    """A model rationale stands only if it names a given clause's article (第X条) in its text,
+    cites nothing it was not given, and says the checks' decision."""
+    if not cited or not set(cited) <= given:
+        return False
+    articles = {cid.split("#", 1)[-1] for cid in cited}
+    if not any(a and a in text for a in articles):
+        return False  # a line that names no clause: the offline rationale stands
+    if decision != "approve" and any(w in text for w in _APPROVE_WORDS):
+        return False  # contradicts the checks' decision
+    return not (decision == "approve" and any(w in text for w in _REFUSE_WORDS))
 
-        code = normalize(argument)
-        if code is None:
-            return f"{argument!r} 不是有效的 ICD-10 编码", set()
-        covered = [d.name for d in deps.catalog.diseases if code_in(code, d.icd10.qualifying)]
-        return f"{code}: {describe(code)}; 目录病种: {', '.join(covered) or '无'}", set()
-    d = deps.catalog.disease(argument)
-    if d is None:
-        return f"{argument!r} 不在门特病种目录内（目录：{', '.join(x.name for x in deps.catalog.diseases)}）", set()
-    clause = deps.kb.clause(d.evidence.clause_id)
-    return f"{d.name} 认定标准 {d.evidence.clause_id}: {clause.text[:200] if clause else ''}", {d.evidence.clause_id}
+
+def _confirmed(a: Assessment) -> bool:
+    """A covered disease whose evidence the rules accept: the only case a treatment may be filled."""
+    return a.disease is not None and a.scope == "pass" and a.status == "met"
+
+
+def _supported(name: str, value: Any, quote: str) -> Any:
+    """``value`` if its quote supports it (the term inside, no negation or hedge around it);
+    modalities keep those the quote gives; None otherwise."""
+    if name == "primary_diagnosis":
+        return value if diagnosis_supported(str(value), quote) else None
+    if name == "treatment_modalities":
+        return supported_modalities(list(value), quote)
+    return value
 
 
 def _missing(name: str, form: ApplicationForm) -> bool:

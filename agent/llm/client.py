@@ -36,6 +36,7 @@ class Usage:
     calls: int = 0
     tokens: int = 0
     cache_hits: int = 0
+    seconds: float = 0.0  # wall time of the case's model phases (set by the backend)
 
     def timings(self) -> dict[str, float]:
         """The counts as provenance timings."""
@@ -43,6 +44,7 @@ class Usage:
             "llm_calls": float(self.calls),
             "llm_tokens": float(self.tokens),
             "llm_cache_hits": float(self.cache_hits),
+            "llm_ms": round(self.seconds * 1000, 2),
         }
 
 
@@ -126,7 +128,17 @@ class LLMClient:
         )
         self.cache_dir = settings.cache_dir / "llm"
         self._lock = threading.Lock()
+        self._capped: dict[int, Any] = {}  # max_tokens -> a copy of the chat model with that cap
         self.total = Usage()  # the whole process; each case also gets its own Usage
+
+    def _chat(self, max_tokens: int | None) -> Any:
+        """The chat model, or a copy with a tighter answer cap (one closed question)."""
+        if max_tokens is None:
+            return self.chat
+        with self._lock:
+            if max_tokens not in self._capped:
+                self._capped[max_tokens] = self.chat.model_copy(update={"max_tokens": max_tokens})
+            return self._capped[max_tokens]
 
     @property
     def calls(self) -> int:
@@ -152,9 +164,12 @@ class LLMClient:
                     u.cache_hits += cache_hits
 
     # ------------------------------------------------------------ cache
-    def _key(self, prompt_id: str, version: str, system: str, user: str, schema: type[BaseModel]) -> str:
+    def _key(
+        self, prompt_id: str, version: str, system: str, user: str, schema: type[BaseModel], cap: int | None
+    ) -> str:
         h = hashlib.sha256()
         for part in (
+            str(cap or self.settings.llm_max_tokens),
             prompt_id,
             version,
             self.model_name,
@@ -216,13 +231,22 @@ class LLMClient:
             raise LLMError(f"{_describe(exc)}, not retried") from None
 
     def structured(
-        self, schema: type[T], system: str, user: str, *, prompt_id: str, version: str, usage: Usage | None = None
+        self,
+        schema: type[T],
+        system: str,
+        user: str,
+        *,
+        prompt_id: str,
+        version: str,
+        usage: Usage | None = None,
+        max_tokens: int | None = None,
     ) -> T:
         """A validated ``schema`` instance for (system, user), from cache when seen before; the
-        calls, tokens and cache hits are also added to ``usage`` (one case's counts)."""
+        calls, tokens and cache hits are also added to ``usage`` (one case's counts);
+        ``max_tokens`` caps this answer below the configured bound."""
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-        key = self._key(prompt_id, version, system, user, schema)
+        key = self._key(prompt_id, version, system, user, schema, max_tokens)
         cached = self._cache_get(key)
         if cached is not None:
             try:
@@ -231,7 +255,7 @@ class LLMClient:
                 return result
             except ValidationError:
                 pass  # a damaged cache file: ask again and overwrite it
-        runnable = self.chat.with_structured_output(
+        runnable = self._chat(max_tokens).with_structured_output(
             schema, method=self.settings.llm_structured_method, include_raw=True
         )
         messages: list[Any] = [SystemMessage(system), HumanMessage(user)]

@@ -45,10 +45,13 @@ class RationaleAnswer(BaseModel):
     cited_clause_ids: list[str] = Field(default_factory=list, description="Only clause ids that were given.")
 
 
-class AgentStep(BaseModel):
-    """Task 'agent': one step of the bounded tool loop."""
+READER_ANSWERS = ("stated", "negated", "suspected", "other_person", "request_or_plan")
 
-    action: Literal["search_policy", "lookup_icd10", "disease_criteria", "finish"]
-    argument: str = Field(default="", description="The tool's argument (query, code or disease name).")
-    findings: list[str] = Field(default_factory=list, description="On finish: findings for the reviewer.")
-    cite_clause_ids: list[str] = Field(default_factory=list, description="On finish: clause ids returned by tools.")
+
+class ReaderAnswer(BaseModel):
+    """Task 'second_reader': one closed question about one finding (short on purpose)."""
+
+    answer: Literal["stated", "negated", "suspected", "other_person", "request_or_plan"] = Field(
+        description="How the passage states the finding for the applicant."
+    )
+    quote: str = Field(default="", max_length=40, description="The shortest verbatim words that decide the answer.")
