@@ -252,10 +252,7 @@ def scope_from_mentions(a: Assessment, an: CaseAnalysis, d: Disease, family: lis
         return qualifying
     related = [m for m in an.disease_mentions_in(family) if m.certainty != "negated"]
     if related:
-        m = related[0]
-        set_primary(a, m, tumour=False, patterns=family)
-        a.scope, a.scope_detail = "not_covered", f"诊断“{a.primary_name}”（{a.icd10}）不在{d.name}的编码范围内"
-        _not_covered_basis(a, an, [x for x in related if x.code == m.code])
+        _not_covered(a, an, d, related[0], family, related)
     else:
         a.scope_detail = f"病历中未找到{d.name}相关诊断名称或编码"
         a.missing.append(f"提供载明{d.name.split('（')[0]}诊断的出院小结、诊断证明或门诊病历")
@@ -279,17 +276,20 @@ def _dx_statement_outside(
     ]
     if not stated:
         return False
-    m = max(stated, key=lambda m: (m.view.date or dt.date.min).toordinal())
-    set_primary(a, m, tumour=False, patterns=family)
-    a.scope, a.scope_detail = "not_covered", f"诊断“{a.primary_name}”（{a.icd10}）不在{d.name}的编码范围内"
-    _not_covered_basis(a, an, [x for x in stated if x.code == m.code])
+    newest = max(stated, key=lambda m: (m.view.date or dt.date.min).toordinal())
+    _not_covered(a, an, d, newest, family, stated)
     return True
 
 
-def _not_covered_basis(a: Assessment, an: CaseAnalysis, stating: list[Mention]) -> None:
-    """RULES.md §4: a diagnosis outside the catalogue's codes names the document that establishes it —
-    a clinical document stating it as confirmed is ``clinical``, dated by the newest such document."""
-    views = [m.view for m in stating if m.certainty == "confirmed" and m.view.kind in CLINICAL_KINDS]
+def _not_covered(
+    a: Assessment, an: CaseAnalysis, d: Disease, m: Mention, family: list[str], among: list[Mention]
+) -> None:
+    """Check 3 fails on ``m``, a diagnosis of the disease's family outside its codes. RULES.md §4: the
+    basis names the document that establishes it — a clinical document stating it (the same code,
+    confirmed) is ``clinical``, dated by the newest such document."""
+    set_primary(a, m, tumour=False, patterns=family)
+    a.scope, a.scope_detail = "not_covered", f"诊断“{a.primary_name}”（{a.icd10}）不在{d.name}的编码范围内"
+    views = [x.view for x in among if x.code == m.code and x.certainty == "confirmed" and x.view.kind in CLINICAL_KINDS]
     best = an.newest(views)
     if best is not None:
         a.basis, a.basis_date, a.basis_spans = "clinical", best.date, date_span(best)

@@ -30,4 +30,3 @@ class SignOffSource(Protocol):
     def current_decision(self, case_id: str) -> SignOffState | None:
         """The case's current (not superseded) decision, or None before sign-off."""
         ...
-

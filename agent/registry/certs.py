@@ -186,8 +186,15 @@ def active_query(id_number: str, disease: str | None, on: dt.date) -> Select[Any
     return q.where(Certification.disease == disease) if disease else q
 
 
+def current_decision_row(s: Any, case_id: str) -> ReviewDecision | None:
+    """The case's current decision row: the one no later decision superseded."""
+    q = select(ReviewDecision).where(ReviewDecision.case_id == case_id, ReviewDecision.superseded_by.is_(None))
+    return s.scalars(q).first()
+
+
 class RegistryCertifications:
-    """The registry as check 6 sees it: read-only, by person, disease and date."""
+    """The registry as review sees it, read-only: certifications by person, disease and date for
+    check 6, and each case's current sign-off for the queue."""
 
     def __init__(self, reg: Registry) -> None:
         self.reg = reg
@@ -209,9 +216,8 @@ class RegistryCertifications:
 
     def current_decision(self, case_id: str) -> SignOffState | None:
         """The case's current decision (the one no later decision superseded), for the queue."""
-        q = select(ReviewDecision).where(ReviewDecision.case_id == case_id, ReviewDecision.superseded_by.is_(None))
         with self.reg.read() as s:
-            d = s.scalars(q).first()
+            d = current_decision_row(s, case_id)
             if d is None:
                 return None
             return SignOffState(
@@ -220,4 +226,3 @@ class RegistryCertifications:
                 decided_at=d.created_at.isoformat(),
                 overrides=d.recommendation_decision != d.decision,
             )
-

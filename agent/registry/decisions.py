@@ -16,7 +16,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from agent.core.catalog import Catalog
 from agent.core.models import CaseInfo, Decision, Recommendation
-from agent.registry.certs import VALIDITY_MONTHS, canonical_disease, catalog_months, mark_renewed, valid_until
+from agent.registry.certs import (
+    VALIDITY_MONTHS,
+    canonical_disease,
+    catalog_months,
+    current_decision_row,
+    mark_renewed,
+    valid_until,
+)
 from agent.registry.errors import DecisionConflictError, DecisionRefusedError, RegistryError
 from agent.registry.store import Registry
 from agent.registry.tables import Certification, Person, ReviewDecision
@@ -93,11 +100,6 @@ def _validate(rec: Recommendation, sign: SignOff) -> None:
         )
 
 
-def _current(s: Any, case_id: str) -> ReviewDecision | None:
-    q = select(ReviewDecision).where(ReviewDecision.case_id == case_id, ReviewDecision.superseded_by.is_(None))
-    return s.scalars(q).first()
-
-
 def _retire(s: Any, old: ReviewDecision) -> None:
     """Take ``old`` out of the current slot (pointing at itself until its successor exists);
     zero rows means another reviewer superseded it first."""
@@ -159,7 +161,7 @@ def _issue(s: Any, info: CaseInfo, rec: Recommendation, d: ReviewDecision, month
 
 def _winner(reg: Registry, case_id: str) -> str:
     with reg.read() as s:
-        cur = _current(s, case_id)
+        cur = current_decision_row(s, case_id)
         return _describe(cur) if cur else "another reviewer's decision"
 
 
@@ -168,7 +170,7 @@ def _write(
 ) -> Recorded:
     """Inside the write transaction: retire the current decision (when superseding), add this one,
     issue the certification of an approve."""
-    old = _current(s, info.case_id)
+    old = current_decision_row(s, info.case_id)
     if old is not None and not sign.supersede:
         raise DecisionRefusedError(
             f"case {info.case_id} is already decided: {_describe(old)}",

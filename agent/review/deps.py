@@ -33,4 +33,3 @@ def warm_coder() -> None:
 
     official_names()
     is_valid("C34.1")
-
