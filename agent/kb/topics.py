@@ -12,6 +12,8 @@ TOPICS: dict[str, str] = {
     "duplicate": "重复认定",
     "cross_region": "异地就医与备案",
     "identity": "身份核验",
+    "settlement": "门特费用结算与支付",
+    "supervision": "智能监管与违规筛查",
 }
 
 # Check number (RULES.md §2) -> topics a recommendation must cite for it.
@@ -36,6 +38,8 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "duplicate": ("重复认定", "重复申请", "同一病种"),
     "cross_region": ("异地", "备案", "跨省", "参保地", "就医地"),
     "identity": ("身份", "冒用", "人证不符", "身份证"),
+    "settlement": ("起付标准", "支付比例", "先行自付", "最高支付限额", "结算", "定额"),
+    "supervision": ("智能监管", "违规", "可疑", "超量", "提前取药"),
 }
 
 

@@ -1,0 +1,67 @@
+"""JSON Lines input read line by line: each line validated on its own against a pydantic model,
+a bad line reported with its number and field, the rest kept (registry imports, claims files)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from agent.core.errors import InvalidInputError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass
+class BadLine:
+    """A line that was not imported, and why."""
+
+    line: int
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", field {self.field!r}" if self.field else "")
+        return f"{where}: {self.message}"
+
+
+def _first_error(exc: ValidationError) -> tuple[str | None, str]:
+    e = exc.errors()[0]
+    loc = ".".join(str(p) for p in e.get("loc", ())) or None
+    return loc, str(e.get("msg", "invalid"))
+
+
+def read_lines(path: Path, model: type[M]) -> tuple[list[tuple[int, M]], list[BadLine]]:
+    """Every line of ``path`` validated as ``model``; blank lines are skipped."""
+    if not path.is_file():
+        raise InvalidInputError(f"no such file: {path}", "Pass a JSON Lines file (one JSON object per line).")
+    good: list[tuple[int, M]] = []
+    bad: list[BadLine] = []
+    for lineno, raw in _numbered(path):
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            bad.append(BadLine(lineno, None, f"not valid JSON ({exc.msg})"))
+            continue
+        if not isinstance(obj, dict):
+            bad.append(BadLine(lineno, None, "not a JSON object"))
+            continue
+        try:
+            good.append((lineno, model.model_validate(obj)))
+        except ValidationError as exc:
+            bad.append(BadLine(lineno, *_first_error(exc)))
+    return good, bad
+
+
+def _numbered(path: Path) -> Iterator[tuple[int, str]]:
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            yield from enumerate(fh, 1)
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{path}: not UTF-8 text", "Save the file as UTF-8 JSON Lines.") from None
