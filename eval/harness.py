@@ -10,10 +10,11 @@ from typing import Any
 
 from agent.core.deps import Deps
 from agent.core.errors import DocumentError, InvalidInputError
+from agent.core.i18n import N_, _
 from agent.review.triage import case_folders, run_batch
 from eval.metrics import LABELS, CaseScore, aggregate, score_case
 
-GOLD_HINT = "Fix gold.json; docs/CASES.md describes its keys."
+GOLD_HINT = N_("Fix gold.json; docs/CASES.md describes its keys.")
 # key -> (type it must have, whether it is required)
 GOLD_KEYS: dict[str, tuple[type, bool]] = {
     "decision": (str, True),
@@ -63,30 +64,43 @@ def load_gold(folder: Path) -> dict[str, Any]:
     try:
         gold = json.loads(path.read_bytes().decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not UTF-8 text", GOLD_HINT, field="gold.json") from None
+        raise InvalidInputError(_("{path}: not UTF-8 text", path=path), _(GOLD_HINT), field="gold.json") from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno})", GOLD_HINT, field="gold.json"
+            _("{path}: not valid JSON (line {line}, column {column})", path=path, line=exc.lineno, column=exc.colno),
+            _(GOLD_HINT),
+            field="gold.json",
         ) from None
     if not isinstance(gold, dict):
-        raise InvalidInputError(f"{path}: must hold a JSON object", GOLD_HINT, field="gold.json")
+        raise InvalidInputError(_("{path}: must hold a JSON object", path=path), _(GOLD_HINT), field="gold.json")
     for key, (kind, required) in GOLD_KEYS.items():
         if key not in gold:
             if required:
-                raise InvalidInputError(f"{path}: key '{key}' is missing", GOLD_HINT, field=key)
+                raise InvalidInputError(
+                    _("{path}: key '{key}' is missing", path=path, key=key), _(GOLD_HINT), field=key
+                )
             continue
         if not isinstance(gold[key], kind):
-            raise InvalidInputError(f"{path}: key '{key}' must be a JSON {_JSON_NAME[kind]}", GOLD_HINT, field=key)
+            raise InvalidInputError(
+                _("{path}: key '{key}' must be a JSON {kind}", path=path, key=key, kind=_(_JSON_NAME[kind])),
+                _(GOLD_HINT),
+                field=key,
+            )
     if gold["decision"] not in LABELS:
         raise InvalidInputError(
-            f"{path}: key 'decision' is {gold['decision']!r}, not one of {', '.join(LABELS)}",
-            GOLD_HINT,
+            _(
+                "{path}: key 'decision' is {value}, not one of {labels}",
+                path=path,
+                value=repr(gold["decision"]),
+                labels=", ".join(LABELS),
+            ),
+            _(GOLD_HINT),
             field="decision",
         )
     return gold
 
 
-_JSON_NAME: dict[type, str] = {str: "string", list: "array", dict: "object"}
+_JSON_NAME: dict[type, str] = {str: N_("string"), list: N_("array"), dict: N_("object")}
 
 
 def run_eval(dataset: Path, deps: Deps, *, workers: int = 1) -> EvalResult:
@@ -94,14 +108,14 @@ def run_eval(dataset: Path, deps: Deps, *, workers: int = 1) -> EvalResult:
     folders = [f for f in case_folders(dataset) if (f / "gold.json").exists()]
     if not folders:
         raise InvalidInputError(
-            f"no case folders with gold.json in {dataset}", "An eval dataset needs gold.json per case."
+            _("no case folders with gold.json in {path}", path=dataset), _("An eval dataset needs gold.json per case.")
         )
     golds = [load_gold(f) for f in folders]  # a bad gold.json is named before any case is run
     t0 = time.perf_counter()
     results = list(run_batch(folders, deps, workers=workers))
     wall = time.perf_counter() - t0
     scores = []
-    for folder, gold, (rec, _) in zip(folders, golds, results, strict=True):
+    for folder, gold, (rec, _ms) in zip(folders, golds, results, strict=True):
         scores.append(score_case(gold, rec, _doc_reader(folder)))
     metrics = aggregate(scores, [ms for _, ms in results], wall)
     metrics["dataset"] = str(dataset)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import _
 from eval.metrics import percentile
 
 
@@ -20,15 +21,19 @@ def load_names(path: Path) -> list[dict[str, str]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidInputError(
-            f"cannot read name list {path}: {type(exc).__name__}", "A YAML list of {name, code}."
+            _("cannot read name list {path}: {error}", path=path, error=type(exc).__name__),
+            _("A YAML list of {name, code}."),
         ) from None
     rows = data.get("names") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not rows:
-        raise InvalidInputError(f"{path}: expected a non-empty list of {{name, code}}", "See eval/icd/README.md.")
+        raise InvalidInputError(
+            _("{path}: expected a non-empty list of {{name, code}}", path=path), _("See eval/icd/README.md.")
+        )
     for i, r in enumerate(rows, 1):
         if not (isinstance(r, dict) and isinstance(r.get("name"), str) and isinstance(r.get("code"), str)):
             raise InvalidInputError(
-                f"{path}: entry {i} needs a string name and code", "Each entry: {name: ..., code: ...}."
+                _("{path}: entry {i} needs a string name and code", path=path, i=i),
+                _("Each entry: {name: ..., code: ...}."),
             )
     return [{"name": r["name"], "code": r["code"].strip().upper()} for r in rows]
 

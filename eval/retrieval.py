@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import _
 from eval.metrics import percentile
 
 MODES = ("hybrid", "bm25", "dense")
@@ -21,11 +22,12 @@ def load_queries(path: Path) -> list[dict[str, Any]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise InvalidInputError(
-            f"cannot read query set {path}: {exc}", "A YAML file with queries: [{q, topics}]"
+            _("cannot read query set {path}: {error}", path=path, error=exc),
+            _("A YAML file with queries: [{q, topics}]"),
         ) from None
     queries = data.get("queries") if isinstance(data, dict) else None
     if not queries or not all(isinstance(q, dict) and q.get("q") and q.get("topics") for q in queries):
-        raise InvalidInputError(f"{path}: expected 'queries' with q and topics in every item")
+        raise InvalidInputError(_("{path}: expected 'queries' with q and topics in every item", path=path))
     return list(queries)
 
 

@@ -17,6 +17,13 @@ SHIPPED_POLICIES = PROJECT_ROOT / "knowledge_base" / "policies"
 DEV = PROJECT_ROOT / "eval" / "datasets" / "dev"
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages in English (CERTREVIEW_LANG=en): most tests assert exact messages, written in
+    English. tests/test_i18n.py checks the Chinese default."""
+    monkeypatch.setenv("CERTREVIEW_LANG", "en")
+
+
 @pytest.fixture(scope="session")
 def kb_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data home whose knowledge base is built once from the shipped policies."""

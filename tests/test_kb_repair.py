@@ -81,14 +81,15 @@ DAMAGE: list[tuple[str, Callable[[Path], None], str]] = [
     (
         "chroma database cut short",
         _truncate("chroma/chroma.sqlite3", 1000),
-        "the chroma index is corrupt: InternalError",
+        "chroma/chroma.sqlite3 is truncated (shorter than its header says)",
     ),
     ("chroma database empty", _truncate("chroma/chroma.sqlite3", 0), "chroma/chroma.sqlite3 is empty"),
     (
         "no bm25 folder",
         lambda b: shutil.rmtree(b / "bm25"),
         "bm25/params.index.json is missing; bm25/vocab.index.json is missing; "
-        "bm25/data.csc.index.npy is missing; bm25/indices.csc.index.npy is missing",
+        "bm25/data.csc.index.npy is missing; bm25/indices.csc.index.npy is missing; "
+        "bm25/indptr.csc.index.npy is missing",
     ),
     ("bm25 vocabulary gone", lambda b: (b / "bm25" / "vocab.index.json").unlink(), "bm25/vocab.index.json is missing"),
     ("bm25 matrix cut short", _truncate("bm25/data.csc.index.npy", 10), "the BM25 index is corrupt: ValueError"),

@@ -24,6 +24,7 @@ DEV = PROJECT_ROOT / "eval" / "datasets" / "dev"
 DATA_FILES = [
     "agent/extract/lexicon.yaml",
     "agent/kb/synonyms.yaml",
+    "agent/core/locale/zh_CN.mo",
     *(f"agent/report/templates/{p.name}" for p in (PROJECT_ROOT / "agent" / "report" / "templates").iterdir()),
     "agent/knowledge_base/catalog.yaml",
     *(
@@ -119,6 +120,9 @@ def test_the_wheel_runs_outside_the_checkout(tmp_path: Path) -> None:
     decisions = {r["case_id"]: r["decision"] for r in map(json.loads, lines[:-1])}
     assert decisions == expected
     assert all(case in (work / "report" / "report.html").read_text(encoding="utf-8") for case in expected)
+    # the installed wheel speaks Chinese by default: its compiled catalogue was shipped and is found
+    res = subprocess.run([certreview, "review", "nope"], cwd=work, env=env, capture_output=True, text=True)
+    assert res.returncode == 2 and "错误：不是病例文件夹：nope" in res.stderr, res.stderr
     assert time.perf_counter() - started < 60  # ~11 s on a developer machine
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from agent.cli.common import get_settings
+from agent.core.i18n import _
 
 audit_app = typer.Typer(help="The append-only audit log of recommendations.", no_args_is_help=True)
 
@@ -21,13 +22,17 @@ def audit_verify() -> None:
     settings = get_settings()
     res = audit_log.verify(settings.audit_log)
     if res.ok:
-        out.print(f"[green]ok[/green]: {res.entries} audit entries, chain intact ({settings.audit_log}).")
+        out.print(
+            _("[green]ok[/green]: {n} audit entries, chain intact ({log}).", n=res.entries, log=settings.audit_log)
+        )
         return
     for p in res.problems:
-        err.print(f"[red]tampered:[/red] {escape(p)}", soft_wrap=True)
+        err.print(_("[red]tampered:[/red] {problem}", problem=escape(p)), soft_wrap=True)
     err.print(
-        "[yellow]hint:[/yellow] keep a copy of the data home for investigation; "
-        "`certreview audit archive` sets the log aside and starts a new chain.",
+        _(
+            "[yellow]hint:[/yellow] keep a copy of the data home for investigation; "
+            "`certreview audit archive` sets the log aside and starts a new chain."
+        ),
         soft_wrap=True,
     )
     raise typer.Exit(1)
@@ -45,4 +50,7 @@ def audit_archive() -> None:
     settings = get_settings()
     dest, problems = audit_log.archive(settings.audit_log)
     state = f"damaged: {problems[0]}" if problems else "intact"
-    out.print(f"archived the audit log ({escape(state)}) to {dest}; a new chain starts.", soft_wrap=True)
+    out.print(
+        _("archived the audit log ({state}) to {dest}; a new chain starts.", state=escape(state), dest=dest),
+        soft_wrap=True,
+    )

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from agent.core.i18n import N_, _
+
 if TYPE_CHECKING:
     from agent.core.config import Settings
 
 EXIT_PARTIAL = 5  # some inputs were skipped or failed; the rest was processed
 
-BUILD_NOTE = "No knowledge base yet: building it from the shipped policies…"
+BUILD_NOTE = N_("No knowledge base yet: building it from the shipped policies…")
 
 
 def get_settings(**overrides: Any) -> Settings:
@@ -59,7 +61,7 @@ def get_deps(backend: BackendChoice | None = None, *, registry: bool = False) ->
     # the option goes through the same validation as CERTREVIEW_BACKEND
     settings = get_settings(**({"backend": backend.value} if backend else {}))
     with kb_progress() as progress:
-        deps = build_deps(settings, progress=progress, on_build=lambda: note(BUILD_NOTE))
+        deps = build_deps(settings, progress=progress, on_build=lambda: note(_(BUILD_NOTE)))
     if settings.backend == "openai":
         from agent.llm.backend import make_backend
 
@@ -78,4 +80,4 @@ def open_kb() -> Any:
 
     settings = get_settings()  # checked before the progress bar takes the terminal
     with kb_progress() as progress:
-        return open_service(settings, progress, on_build=lambda: note(BUILD_NOTE))
+        return open_service(settings, progress, on_build=lambda: note(_(BUILD_NOTE)))

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from agent.cli.common import BackendChoice, BackendOpt, echo_json, get_deps
+from agent.core.i18n import _
 
 # the dataset gates, named as the options (and as eval.harness.check_gates reads them)
 DATASET_GATES = (
@@ -80,7 +81,9 @@ def eval_cmd(
     if compare:
         return compare_runs(compare, as_json)
     if dataset is None and kb_queries is None:
-        raise InvalidInputError("nothing to evaluate", "Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")
+        raise InvalidInputError(
+            _("nothing to evaluate"), _("Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")
+        )
     limits = (min_decision_accuracy, max_false_approve, min_field_accuracy, min_citation_coverage)
     gates = dict(zip(DATASET_GATES, (*limits, max_p95_ms, min_grounding, min_reason_recall), strict=True))
     result: dict[str, Any] = {}
@@ -102,7 +105,7 @@ def compare_runs(paths: tuple[Path, Path], as_json: bool) -> None:
         old, new = (json.loads(p.read_text(encoding="utf-8")) for p in paths)
     except (OSError, ValueError) as exc:
         raise InvalidInputError(
-            f"cannot read metrics to compare: {exc}", "Pass two files from `eval --json`."
+            _("cannot read metrics to compare: {error}", error=exc), _("Pass two files from `eval --json`.")
         ) from None
     rows = compare_metrics(old, new)
     if as_json:
@@ -173,8 +176,8 @@ def finish(result: dict[str, Any], failed: list[str], as_json: bool, *, gated: b
 
         render_eval(result)
     for f in failed:
-        err.print(f"[bold red]gate failed:[/bold red] {f}")
+        err.print(_("[bold red]gate failed:[/bold red] {gate}", gate=f))
     if failed:
         raise typer.Exit(1)
     if gated:
-        err.print("[green]all gates passed[/green]")
+        err.print(_("[green]all gates passed[/green]"))

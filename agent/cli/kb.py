@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json, get_settings, open_kb
+from agent.core.i18n import _
 
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
 
@@ -38,7 +39,7 @@ def kb_refresh(
     if path is not None and not path.is_dir():
         from agent.core.errors import InvalidInputError
 
-        raise InvalidInputError(f"not a folder: {path}", "Pass the folder that holds the policy files.")
+        raise InvalidInputError(_("not a folder: {path}", path=path), _("Pass the folder that holds the policy files."))
     with kb_progress() as progress:
         report = refresh(settings, path, progress, force=force)
     if as_json:
@@ -80,7 +81,8 @@ def kb_show(
     if clause is None:
         close = [c.clause_id for c in kb.clauses if clause_id.split("#")[-1] in c.clause_id][:5]
         raise InvalidInputError(
-            f"no clause {clause_id!r}", "Did you mean: " + ", ".join(close) if close else "See `certreview kb list`."
+            _("no clause {clause_id}", clause_id=repr(clause_id)),
+            _("Did you mean: {names}", names=", ".join(close)) if close else _("See `certreview kb list`."),
         )
     if as_json:
         echo_json(clause.model_dump())
@@ -102,9 +104,11 @@ def kb_search(
     from agent.report.terminal import render_hits
 
     if topic is not None and topic not in TOPICS:
-        raise InvalidInputError(f"unknown topic {topic!r}", "Topics: " + ", ".join(TOPICS))
+        raise InvalidInputError(
+            _("unknown topic {topic}", topic=repr(topic)), _("Topics: {topics}", topics=", ".join(TOPICS))
+        )
     if mode not in ("hybrid", "bm25", "dense"):
-        raise InvalidInputError(f"unknown mode {mode!r}", "Use hybrid, bm25 or dense.")
+        raise InvalidInputError(_("unknown mode {mode}", mode=repr(mode)), _("Use hybrid, bm25 or dense."))
     kb = open_kb()
     hits = kb.search(query, k=k, topic=topic, mode=mode)
     if as_json:

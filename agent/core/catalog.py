@@ -28,6 +28,7 @@ from agent.core.criteria import (
     TumourDisease,
     problems_of,
 )
+from agent.core.i18n import _
 
 __all__ = [
     "Catalog",
@@ -111,9 +112,9 @@ def parse_catalog(raw: bytes, path: str) -> Catalog:
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise CatalogError(path, [f"not valid YAML: {exc}"]) from None
+        raise CatalogError(path, [_("not valid YAML: {error}", error=exc)]) from None
     if not isinstance(data, dict):
-        raise CatalogError(path, ["the file is not a YAML mapping of catalog_version, region, parameters, …"])
+        raise CatalogError(path, [_("the file is not a YAML mapping of catalog_version, region, parameters, …")])
     try:
         cat = Catalog.model_validate(data)
     except ValidationError as exc:
@@ -132,8 +133,8 @@ def load_catalog(path: Path) -> Catalog:
     if not path.exists():
         raise CatalogError(
             str(path),
-            ["file not found"],
-            "Set CERTREVIEW_CATALOG_PATH or restore knowledge_base/catalog.yaml.",
-            message=f"catalogue not found: {path}",
+            [_("file not found")],
+            _("Set CERTREVIEW_CATALOG_PATH or restore knowledge_base/catalog.yaml."),
+            message=_("catalogue not found: {path}", path=path),
         )
     return _load(str(path), path.stat().st_mtime)

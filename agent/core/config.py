@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import DEFAULT_LANG, N_, _, validation_message
 from agent.core.resources import data_folder
 
 # The source tree's root, for tests and the dev tools in eval/ only: product code finds its data
@@ -32,44 +33,54 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CERTREVIEW_", extra="ignore")
 
-    home: Path = Field(default_factory=default_home, description="Data home for indexes, caches and logs.")
+    home: Path = Field(default_factory=default_home, description=N_("Data home for indexes, caches and logs."))
     policies_dir: Path = Field(
         default_factory=lambda: data_folder("knowledge_base") / "policies",
-        description="Folder of policy documents (.md/.txt/.pdf/.docx) the knowledge base is built from.",
+        description=N_("Folder of policy documents (.md/.txt/.pdf/.docx) the knowledge base is built from."),
     )
     catalog_path: Path = Field(
         default_factory=lambda: data_folder("knowledge_base") / "catalog.yaml",
-        description="Disease catalogue: qualifying codes, evidence criteria, parameters, clause ids.",
+        description=N_("Disease catalogue: qualifying codes, evidence criteria, parameters, clause ids."),
     )
-    prompts_dir: Path = Field(default_factory=lambda: data_folder("prompts"), description="Prompt files for LLM tasks.")
+    prompts_dir: Path = Field(
+        default_factory=lambda: data_folder("prompts"), description=N_("Prompt files for LLM tasks.")
+    )
     embedder: Literal["use", "openai"] = Field(
         default="use",
-        description="Dense embedder: 'use' (USE-multilingual v3 shipped in its package, offline) or 'openai'.",
+        description=N_("Dense embedder: 'use' (USE-multilingual v3 shipped in its package, offline) or 'openai'."),
     )
     embedding_model: str = Field(
-        default="text-embedding-3-small", description="Embedding model name when embedder is 'openai'."
+        default="text-embedding-3-small", description=N_("Embedding model name when embedder is 'openai'.")
     )
     backend: Literal["offline", "openai"] = Field(
-        default="offline", description="Extraction/rationale backend: 'offline' (deterministic) or 'openai'."
+        default="offline", description=N_("Extraction/rationale backend: 'offline' (deterministic) or 'openai'.")
     )
     llm_base_url: str | None = Field(
-        default=None, description="OpenAI-compatible base URL (falls back to OPENAI_BASE_URL)."
+        default=None, description=N_("OpenAI-compatible base URL (falls back to OPENAI_BASE_URL).")
     )
-    llm_model: str = Field(default="gpt-4o-mini", description="Chat model name at the endpoint.")
-    llm_api_key: str | None = Field(default=None, description="API key (falls back to OPENAI_API_KEY).")
-    llm_timeout_s: float = Field(default=60.0, description="Timeout of one model request, seconds.")
-    llm_total_timeout_s: float = Field(default=180.0, description="Bound on all retries of one model call, seconds.")
-    llm_max_retries: int = Field(default=4, description="Transport retries (timeouts, 429, 5xx) per call.")
+    llm_model: str = Field(default="gpt-4o-mini", description=N_("Chat model name at the endpoint."))
+    llm_api_key: str | None = Field(default=None, description=N_("API key (falls back to OPENAI_API_KEY)."))
+    llm_timeout_s: float = Field(default=60.0, description=N_("Timeout of one model request, seconds."))
+    llm_total_timeout_s: float = Field(
+        default=180.0, description=N_("Bound on all retries of one model call, seconds.")
+    )
+    llm_max_retries: int = Field(default=4, description=N_("Transport retries (timeouts, 429, 5xx) per call."))
     llm_structured_method: Literal["json_schema", "json_mode", "function_calling"] = Field(
-        default="json_schema", description="How structured output is requested from the model."
+        default="json_schema", description=N_("How structured output is requested from the model.")
     )
-    llm_max_tokens: int = Field(default=1024, description="Upper bound on one answer's length (tokens).")
-    llm_mask: bool = Field(default=True, description="Mask personal identifiers before any model request.")
-    llm_concurrency: int = Field(default=4, description="Concurrent model calls during triage.")
+    llm_max_tokens: int = Field(default=1024, description=N_("Upper bound on one answer's length (tokens)."))
+    llm_mask: bool = Field(default=True, description=N_("Mask personal identifiers before any model request."))
+    llm_concurrency: int = Field(default=4, description=N_("Concurrent model calls during triage."))
+    lang: Literal["zh", "en"] = Field(
+        default=DEFAULT_LANG,
+        description=N_("Language of messages, hints and --help: 'zh' (Chinese, the default) or 'en' (English)."),
+    )
     database_url: str | None = Field(
         default=None,
-        description="Registry database (SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db); "
-        "default: a SQLite file in the data home.",
+        description=N_(
+            "Registry database (SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db); "
+            "default: a SQLite file in the data home."
+        ),
     )
 
     @property
@@ -105,28 +116,28 @@ class Settings(BaseSettings):
     @classmethod
     def _positive(cls, v: float) -> float:
         if v <= 0:
-            raise ValueError("must be more than 0 seconds")
+            raise ValueError(_("must be more than 0 seconds"))
         return v
 
     @field_validator("llm_max_retries")
     @classmethod
     def _not_negative(cls, v: int) -> int:
         if v < 0:
-            raise ValueError("must be 0 or more")
+            raise ValueError(_("must be 0 or more"))
         return v
 
     @field_validator("llm_max_tokens", "llm_concurrency")
     @classmethod
     def _at_least_one(cls, v: int) -> int:
         if v < 1:
-            raise ValueError("must be 1 or more")
+            raise ValueError(_("must be 1 or more"))
         return v
 
     @field_validator("llm_base_url")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError(_("must start with http:// or https://"))
         return v
 
     def check(self) -> None:
@@ -135,16 +146,21 @@ class Settings(BaseSettings):
         for name in ("policies_dir", "prompts_dir"):
             path: Path = getattr(self, name)
             if path.exists() and not path.is_dir():
-                raise ConfigError(f"{env_name(name)}={path} is a file, not a folder", _hint(name))
+                raise ConfigError(
+                    _("{name}={path} is a file, not a folder", name=env_name(name), path=path), _hint(name)
+                )
         if self.catalog_path.is_dir():
             raise ConfigError(
-                f"{env_name('catalog_path')}={self.catalog_path} is a folder, not a file", _hint("catalog_path")
+                _("{name}={path} is a folder, not a file", name=env_name("catalog_path"), path=self.catalog_path),
+                _hint("catalog_path"),
             )
         if self.backend == "openai" and not (self.resolved_llm_base_url() or self.resolved_llm_api_key()):
             raise ConfigError(
-                "backend 'openai' has no endpoint: neither a base URL nor an API key is set",
-                "Set CERTREVIEW_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1 from `certreview llm serve`) "
-                "or OPENAI_API_KEY; or use --backend offline.",
+                _("backend 'openai' has no endpoint: neither a base URL nor an API key is set"),
+                _(
+                    "Set CERTREVIEW_LLM_BASE_URL (e.g. http://127.0.0.1:8080/v1 from `certreview llm serve`) "
+                    "or OPENAI_API_KEY; or use --backend offline."
+                ),
             )
 
 
@@ -163,8 +179,8 @@ def _hint(field: str) -> str:
     """What a setting takes: its choices when it has them, and its description."""
     info = Settings.model_fields[field]
     choices = typing.get_args(info.annotation) if typing.get_origin(info.annotation) is Literal else ()
-    takes = f"{env_name(field)} takes one of: {', '.join(map(str, choices))}. " if choices else ""
-    return takes + (info.description or "")
+    takes = _("{name} takes one of: {choices}. ", name=env_name(field), choices=", ".join(map(str, choices)))
+    return (takes if choices else "") + (_(info.description) if info.description else "")
 
 
 def _check_home(home: Path) -> None:
@@ -172,10 +188,11 @@ def _check_home(home: Path) -> None:
     for part in (home, *home.parents):
         if part.exists():
             if not part.is_dir():
-                where = "" if part == home else f" ({part} is a file)"
                 raise ConfigError(
-                    f"data home {home} is not a folder{where}",
-                    "Set CERTREVIEW_HOME (or XDG_DATA_HOME) to a folder; it is created when missing.",
+                    _("data home {home} is not a folder", home=home)
+                    if part == home
+                    else _("data home {home} is not a folder ({part} is a file)", home=home, part=part),
+                    _("Set CERTREVIEW_HOME (or XDG_DATA_HOME) to a folder; it is created when missing."),
                 )
             return
 
@@ -189,8 +206,9 @@ def _check_unknown_env(environ: typing.Mapping[str, str]) -> None:
         if name.startswith("CERTREVIEW_") and not name.startswith("CERTREVIEW_TEST_") and name not in known:
             close = difflib.get_close_matches(var.upper(), sorted(known), n=1)
             raise ConfigError(
-                f"unknown setting {var}",
-                (f"Did you mean {close[0]}? " if close else "") + "Settings: " + ", ".join(sorted(known)),
+                _("unknown setting {var}", var=var),
+                (_("Did you mean {name}? ", name=close[0]) if close else "")
+                + _("Settings: {names}", names=", ".join(sorted(known))),
             )
 
 
@@ -204,7 +222,10 @@ def load_settings(**overrides: Any) -> Settings:
         e = exc.errors()[0]
         field = str(e["loc"][0]) if e["loc"] else ""
         name = f"--{field}" if field in overrides else env_name(field)
-        msg = str(e["msg"]).removeprefix("Value error, ")
-        raise ConfigError(f"{name}={e.get('input')!r} is not valid: {msg}", _hint(field)) from None
+        msg = validation_message(e)
+        value = repr(e.get("input"))
+        raise ConfigError(
+            _("{name}={value} is not valid: {reason}", name=name, value=value, reason=msg), _hint(field)
+        ) from None
     settings.check()
     return settings

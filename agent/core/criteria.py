@@ -10,6 +10,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import _
 
 T = TypeVar("T")
 
@@ -59,10 +60,12 @@ class CatalogError(CertreviewError):
 
     def __init__(self, path: str, problems: list[str], hint: str | None = None, *, message: str | None = None) -> None:
         super().__init__(
-            message or f"catalogue {path} is invalid: " + "; ".join(problems),
+            message or _("catalogue {path} is invalid: {problems}", path=path, problems="; ".join(problems)),
             hint
-            or "Correct the key named in the catalogue: every key is read, so an unknown or misspelt one is an "
-            "error, not a default. `certreview kb check` lists every problem.",
+            or _(
+                "Correct the key named in the catalogue: every key is read, so an unknown or misspelt one is an "
+                "error, not a default. `certreview kb check` lists every problem."
+            ),
         )
         self.path = path
         self.problems = problems

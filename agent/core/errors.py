@@ -1,6 +1,9 @@
-"""Errors a user can act on. Only ``cli.py`` turns them into messages and exit codes."""
+"""Errors a user can act on. Only ``cli.py`` turns them into messages and exit codes. Messages and
+hints are passed in already translated (``agent.core.i18n._``)."""
 
 from __future__ import annotations
+
+from agent.core.i18n import _
 
 
 class CertreviewError(Exception):
@@ -32,7 +35,7 @@ class DocumentError(CertreviewError):
     exit_code = 2
 
     def __init__(self, path: str, reason: str, hint: str | None = None) -> None:
-        super().__init__(f"{path}: {reason}", hint)
+        super().__init__(_("{path}: {reason}", path=path, reason=reason), hint)
         self.path = path
         self.reason = reason
 

@@ -13,6 +13,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError
 
 from agent.core.criteria import CatalogError, Modality, Strict, problems_of
+from agent.core.i18n import _
 
 HIGH_VALUE_MARK = "★"
 ITEMS_FILE = "items.yaml"
@@ -97,9 +98,9 @@ def parse_items(raw: bytes, path: str) -> ItemTable:
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise CatalogError(path, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from None
+        raise CatalogError(path, [_("not valid YAML: {error}", error=str(exc).splitlines()[0])]) from None
     if not isinstance(data, dict):
-        raise CatalogError(path, ["the file must be a mapping of keys"])
+        raise CatalogError(path, [_("the file must be a mapping of keys")])
     try:
         table = ItemTable.model_validate(data)
     except ValidationError as exc:
@@ -125,8 +126,8 @@ def load_items(path: Path) -> ItemTable:
     if not path.exists():
         raise CatalogError(
             str(path),
-            ["file not found"],
-            "Restore knowledge_base/items.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder).",
-            message=f"item table not found: {path}",
+            [_("file not found")],
+            _("Restore knowledge_base/items.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
+            message=_("item table not found: {path}", path=path),
         )
     return _load(str(path), path.stat().st_mtime)

@@ -12,6 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import _
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,7 +39,9 @@ def _first_error(exc: ValidationError) -> tuple[str | None, str]:
 def read_lines(path: Path, model: type[M]) -> tuple[list[tuple[int, M]], list[BadLine]]:
     """Every line of ``path`` validated as ``model``; blank lines are skipped."""
     if not path.is_file():
-        raise InvalidInputError(f"no such file: {path}", "Pass a JSON Lines file (one JSON object per line).")
+        raise InvalidInputError(
+            _("no such file: {path}", path=path), _("Pass a JSON Lines file (one JSON object per line).")
+        )
     good: list[tuple[int, M]] = []
     bad: list[BadLine] = []
     for lineno, raw in _numbered(path):
@@ -64,4 +67,6 @@ def _numbered(path: Path) -> Iterator[tuple[int, str]]:
         with path.open(encoding="utf-8-sig") as fh:
             yield from enumerate(fh, 1)
     except UnicodeDecodeError:
-        raise InvalidInputError(f"{path}: not UTF-8 text", "Save the file as UTF-8 JSON Lines.") from None
+        raise InvalidInputError(
+            _("{path}: not UTF-8 text", path=path), _("Save the file as UTF-8 JSON Lines.")
+        ) from None

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.core.i18n import _
+
 Decision = Literal["approve", "reject", "need_info"]
 CheckStatus = Literal["pass", "fail", "unknown"]
 Basis = Literal["pathology", "cytology", "clinical", "none"]
@@ -28,7 +30,7 @@ FORM_FIELDS = (
 def _region_code(cls: type, v: str) -> str:
     """A 6-digit administrative region code (参保地, 就医地)."""
     if not (isinstance(v, str) and len(v) == 6 and v.isdigit()):
-        raise ValueError("must be a 6-digit administrative code")
+        raise ValueError(_("must be a 6-digit administrative code"))
     return v
 
 
@@ -70,7 +72,7 @@ class Applicant(_Model):
     @classmethod
     def _not_in_future(cls, v: dt.date | None) -> dt.date | None:
         if v is not None and v > dt.date.today():
-            raise ValueError(f"{v.isoformat()} is in the future")
+            raise ValueError(_("{date} is in the future", date=v.isoformat()))
         return v
 
 
@@ -115,7 +117,11 @@ class CaseInfo(_Model):
             return [
                 (
                     "applicant.birth_date",
-                    f"{bd.isoformat()} is not before the application date {self.application_date.isoformat()}",
+                    _(
+                        "{birth} is not before the application date {applied}",
+                        birth=bd.isoformat(),
+                        applied=self.application_date.isoformat(),
+                    ),
                 )
             ]
         return []

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import _
 
 DataFolder = Literal["knowledge_base", "prompts"]
 
@@ -34,8 +35,8 @@ def _on_disk(package: str) -> Path:
     root = files(package)
     if not isinstance(root, Path):  # a zip import or a namespace package spread over folders
         raise ResourceMissingError(
-            f"package {package} is not installed as plain files ({type(root).__name__})",
-            "Install certreview from its wheel with pip (not as a zip); it reads its data files from disk.",
+            _("package {package} is not installed as plain files ({kind})", package=package, kind=type(root).__name__),
+            _("Install certreview from its wheel with pip (not as a zip); it reads its data files from disk."),
         )
     return root
 
@@ -45,8 +46,8 @@ def package_file(package: str, name: str) -> Path:
     path = _on_disk(package) / name
     if not path.exists():
         raise ResourceMissingError(
-            f"{package} lacks its data file {name}",
-            "Reinstall certreview: the installation is incomplete.",
+            _("{package} lacks its data file {name}", package=package, name=name),
+            _("Reinstall certreview: the installation is incomplete."),
         )
     return path
 
@@ -60,8 +61,13 @@ def find_data_folder(package_root: Path, name: str) -> Path:
     if (tree / "pyproject.toml").is_file() and (tree / name).is_dir():
         return tree / name
     raise ResourceMissingError(
-        f"certreview's {name} folder is missing (not in {package_root}, and {tree} is no source tree with one)",
-        "Reinstall certreview from its wheel, or run it from the root of a complete checkout.",
+        _(
+            "certreview's {name} folder is missing (not in {package}, and {tree} is no source tree with one)",
+            name=name,
+            package=package_root,
+            tree=tree,
+        ),
+        _("Reinstall certreview from its wheel, or run it from the root of a complete checkout."),
     )
 
 

@@ -10,9 +10,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+from agent.core.i18n import _
 from agent.core.models import Clause
 
-BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy")
+BM25_FILES = (
+    "params.index.json",
+    "vocab.index.json",
+    "data.csc.index.npy",
+    "indices.csc.index.npy",
+    "indptr.csc.index.npy",
+)
+SQLITE_MAGIC = b"SQLite format 3\x00"
 _MANIFEST_KEYS = ("version", "content_hash", "clause_count", "files", "source")
 _SOURCE = re.compile(r'"source"\s*:\s*("(?:[^"\\]|\\.)*")')
 
@@ -56,18 +64,40 @@ def read_clauses(folder: Path) -> list[Clause] | None:
 def quick_problems(folder: Path) -> list[str]:
     """What is visibly wrong with a build, from its files alone (cheap: no index is opened)."""
     if not folder.is_dir():
-        return [f"its folder {folder.name} is missing"]
+        return [_("its folder {name} is missing", name=folder.name)]
     manifest = read_manifest(folder)
     if manifest is None:
         gone = not (folder / "manifest.json").exists()
-        return ["manifest.json is missing" if gone else "manifest.json is corrupt"]
+        return [_("manifest.json is missing") if gone else _("manifest.json is corrupt")]
     problems = _clause_problems(folder, manifest)
-    if not (folder / "chroma" / "chroma.sqlite3").is_file():
-        problems.append("chroma/chroma.sqlite3 is missing")
-    elif (folder / "chroma" / "chroma.sqlite3").stat().st_size == 0:
-        problems.append("chroma/chroma.sqlite3 is empty")
-    problems += [f"bm25/{n} is missing" for n in BM25_FILES if not (folder / "bm25" / n).is_file()]
+    problems += _sqlite_problems(folder / "chroma" / "chroma.sqlite3")
+    problems += [_("bm25/{name} is missing", name=n) for n in BM25_FILES if not (folder / "bm25" / n).is_file()]
     return problems
+
+
+def _sqlite_problems(path: Path) -> list[str]:
+    """A SQLite file that is missing, empty, not SQLite (overwritten) or shorter than its header
+    says (truncated): read from its first 100 bytes, so every command can afford the check."""
+    name = "chroma/chroma.sqlite3"
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(100)
+    except FileNotFoundError:
+        return [_("{name} is missing", name=name)]
+    except OSError as exc:
+        return [_("{name} cannot be read: {error}", name=name, error=type(exc).__name__)]
+    if size == 0:
+        return [_("{name} is empty", name=name)]
+    if len(head) < 100 or not head.startswith(SQLITE_MAGIC):
+        return [_("{name} is not a SQLite database", name=name)]
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    # the page count in the header is valid only while its change counters agree (SQLite file format §1.3.7)
+    if head[24:28] == head[92:96] and pages and size < pages * page_size:
+        return [_("{name} is truncated (shorter than its header says)", name=name)]
+    return []
 
 
 def build_problems(folder: Path) -> list[str]:
@@ -95,13 +125,13 @@ def _clause_problems(folder: Path, manifest: dict[str, Any]) -> list[str]:
     clauses = read_clauses(folder)
     if clauses is None:
         gone = not (folder / "clauses.jsonl").exists()
-        return ["clauses.jsonl is missing" if gone else "clauses.jsonl is corrupt"]
+        return [_("clauses.jsonl is missing") if gone else _("clauses.jsonl is corrupt")]
     expected = int(manifest.get("clause_count", -1))
     if len(clauses) != expected:
-        return [f"clauses.jsonl holds {len(clauses)} clauses, the manifest {expected}"]
+        return [_("clauses.jsonl holds {n} clauses, the manifest {expected}", n=len(clauses), expected=expected)]
     listed = [c for f in manifest["files"].values() for c in f.get("clause_ids", [])]
     if sorted(listed) != sorted(c.clause_id for c in clauses) or content_hash(clauses) != manifest["content_hash"]:
-        return ["clauses.jsonl does not match the manifest"]
+        return [_("clauses.jsonl does not match the manifest")]
     return []
 
 
@@ -112,8 +142,10 @@ def _bm25_problems(folder: Path, expected: int) -> list[str]:
         retriever = bm25s.BM25.load(str(folder / "bm25"))
         count = int(retriever.scores["num_docs"])
     except Exception as exc:  # numpy and json raise many kinds on a truncated file
-        return [f"the BM25 index is corrupt: {type(exc).__name__}"]
-    return [] if count == expected else [f"the BM25 index holds {count} clauses, the manifest {expected}"]
+        return [_("the {index} index is corrupt: {error}", index="BM25", error=type(exc).__name__)]
+    if count == expected:
+        return []
+    return [_("the {index} index holds {n} clauses, the manifest {expected}", index="BM25", n=count, expected=expected)]
 
 
 def _chroma_problems(folder: Path, expected: int) -> list[str]:
@@ -127,7 +159,11 @@ def _chroma_problems(folder: Path, expected: int) -> list[str]:
             first = col.get(limit=1, include=["embeddings"])
             hit = col.query(query_embeddings=[first["embeddings"][0]], n_results=min(5, count), include=[])
             if first["ids"][0] not in hit["ids"][0]:
-                return ["the chroma index does not find its own vectors"]
+                return [_("the chroma index does not find its own vectors")]
     except Exception as exc:  # chromadb raises its own and sqlite errors on a damaged database
-        return [f"the chroma index is corrupt: {type(exc).__name__}"]
-    return [] if count == expected else [f"the chroma index holds {count} clauses, the manifest {expected}"]
+        return [_("the {index} index is corrupt: {error}", index="chroma", error=type(exc).__name__)]
+    if count == expected:
+        return []
+    return [
+        _("the {index} index holds {n} clauses, the manifest {expected}", index="chroma", n=count, expected=expected)
+    ]

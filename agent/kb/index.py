@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from agent.core.errors import KBError
+from agent.core.i18n import _
 from agent.core.models import Clause, SearchHit
 
 COLLECTION = "clauses"
@@ -107,18 +109,33 @@ class KBIndex:
         self._bm25: Any = None
         self._col: Any = None
 
+    def damaged(self, index: str, exc: BaseException) -> KBError:
+        """The error for an index file that cannot be read: which build, which index, and the repair.
+        Only the exception's type is named: its text can quote the file's bytes."""
+        problem = _("the {index} index is corrupt: {error}", index=index, error=type(exc).__name__)
+        return KBError(
+            _("the knowledge base build {name} is damaged: {problems}", name=self.folder.name, problems=problem),
+            _("Run `certreview kb refresh`: it rebuilds a damaged knowledge base."),
+        )
+
     def _bm25_index(self) -> Any:
         if self._bm25 is None:
             import bm25s
 
-            self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"))
+            try:
+                self._bm25 = bm25s.BM25.load(str(self.folder / "bm25"))
+            except Exception as exc:  # numpy, orjson and OSError all surface from a damaged file
+                raise self.damaged("BM25", exc) from None
         return self._bm25
 
     def collection(self) -> Any:
         """The chromadb collection (opened lazily: clause lookups need no vectors)."""
         if self._col is None:
-            client = chroma_client(self.folder / "chroma")
-            self._col = client.get_collection(COLLECTION, embedding_function=self._make_embedder())
+            try:
+                client = chroma_client(self.folder / "chroma")
+                self._col = client.get_collection(COLLECTION, embedding_function=self._make_embedder())
+            except Exception as exc:  # chromadb raises its own and sqlite errors on a damaged database
+                raise self.damaged("chroma", exc) from None
         return self._col
 
     def embeddings(self, ids: list[str]) -> dict[str, list[float]]:
@@ -134,7 +151,12 @@ class KBIndex:
         tokens = [t for t in tokenize(query) if t in self._bm25_index().vocab_dict]
         if not tokens:
             return []
-        scores = np.asarray(self._bm25_index().get_scores(tokens))
+        try:
+            scores = np.asarray(self._bm25_index().get_scores(tokens))
+        except Exception as exc:  # arrays that load but do not fit together (a file of another build)
+            raise self.damaged("BM25", exc) from None
+        if len(scores) != len(self.clauses):
+            raise self.damaged("BM25", IndexError("clause count"))
         order = np.argsort(-scores)
         out: list[str] = []
         for i in order:
@@ -151,11 +173,11 @@ class KBIndex:
         if n == 0:
             return []
         where = {f"t_{topic}": True} if topic else None
-        try:
+        try:  # a topic filter that matches nothing gives no ids; an exception is a damaged index
             res = col.query(query_texts=[query], n_results=n, where=where, include=[])
-        except Exception:  # chroma raises when a topic filter matches nothing
-            return []
-        return list(res["ids"][0])
+        except Exception as exc:
+            raise self.damaged("chroma", exc) from None
+        return [cid for cid in res["ids"][0] if cid in self.by_id]
 
     def search(self, query: str, *, k: int = 5, topic: str | None = None, mode: Mode = "hybrid") -> list[SearchHit]:
         """Top ``k`` clauses for ``query``; ``topic`` restricts to clauses tagged with it."""

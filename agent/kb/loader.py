@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from agent.core.errors import DocumentError
+from agent.core.i18n import _
 from agent.core.models import Clause
 from agent.kb.topics import TOPICS, infer_topics
 from agent.records.docx import read_docx
@@ -67,9 +68,11 @@ def load_policy(path: Path, root: Path) -> PolicyDoc:
     """Parse one policy file into clauses. Raises DocumentError when it cannot be used."""
     rel = path.relative_to(root).as_posix()
     if path.suffix.lower() not in SUPPORTED:
-        raise DocumentError(rel, f"unsupported file type '{path.suffix}'", "Use .md, .txt, .pdf or .docx.")
+        raise DocumentError(
+            rel, _("unsupported file type '{type}'", type=path.suffix), _("Use .md, .txt, .pdf or .docx.")
+        )
     if path.stat().st_size == 0:
-        raise DocumentError(rel, "empty file", "Remove it or put the policy text in it.")
+        raise DocumentError(rel, _("empty file"), _("Remove it or put the policy text in it."))
     meta: dict[str, Any] = {}
     sidecar = path.with_name(path.name + META_SUFFIX)
     if sidecar.exists():
@@ -84,21 +87,21 @@ def load_policy(path: Path, root: Path) -> PolicyDoc:
     elif suffix == ".docx":
         text = read_docx(path, rel)
     else:
-        text, _ = decode_bytes(path.read_bytes(), rel)
+        text, _encoding = decode_bytes(path.read_bytes(), rel)
         m = _FRONT.match(text)
         if m:
             meta = {**(yaml.safe_load(m.group(1)) or {}), **meta}
             text = text[m.end() :]
     if not text.strip():
-        raise DocumentError(rel, "empty file", "Remove it or put the policy text in it.")
+        raise DocumentError(rel, _("empty file"), _("Remove it or put the policy text in it."))
     doc_id = str(meta.get("doc_id") or re.sub(r"[^\w.-]+", "-", path.stem))
     title = str(meta.get("title") or _first_line(text) or doc_id)
     clauses = split_clauses(text, doc_id=doc_id, title=title, meta=meta, page_starts=page_starts)
     if not clauses:
         raise DocumentError(
             rel,
-            "no articles found (第X条 or 一、 items)",
-            "Number the articles, or set 'split: paragraphs' in its front matter / .meta.yaml.",
+            _("no articles found (第X条 or 一、 items)"),
+            _("Number the articles, or set 'split: paragraphs' in its front matter / .meta.yaml."),
         )
     return PolicyDoc(path=rel, doc_id=doc_id, title=title, sha256=file_sha256(path), clauses=clauses)
 
@@ -120,7 +123,7 @@ def split_clauses(
     for i, (start, body_start, article) in enumerate(marks):
         end = marks[i + 1][0] if i + 1 < len(marks) else len(text)
         # a chapter heading between two articles belongs to the next one
-        next_chapter = [c for c, _ in chapters if body_start < c < end]
+        next_chapter = [c for c, _end in chapters if body_start < c < end]
         if next_chapter:
             end = next_chapter[0]
         body = _clean(text[body_start:end])

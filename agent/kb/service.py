@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.core.config import Settings
 from agent.core.errors import KBError
+from agent.core.i18n import _
 from agent.core.models import Clause, SearchHit
 from agent.kb.health import quick_problems
 from agent.kb.index import KBIndex, Mode
@@ -77,8 +78,8 @@ def policy_source(settings: Settings, path: Path | None = None) -> tuple[Path, s
     folder = Path(remembered)
     if not folder.is_dir():
         raise KBError(
-            f"the knowledge base was built from {folder}, which is no longer a folder",
-            "Give the policy folder to use: `certreview kb refresh --path DIR`.",
+            _("the knowledge base was built from {folder}, which is no longer a folder", folder=folder),
+            _("Give the policy folder to use: `certreview kb refresh --path DIR`."),
         )
     return folder, "remembered"
 
@@ -109,7 +110,7 @@ def open_kb(
     folder, manifest = store.current_dir(), store.manifest()
     if problems or folder is None or manifest is None:
         raise KBError(
-            f"the knowledge base build {name} is damaged: {'; '.join(problems)}",
-            "Run `certreview kb refresh`: it rebuilds a damaged knowledge base.",
+            _("the knowledge base build {name} is damaged: {problems}", name=name, problems="; ".join(problems)),
+            _("Run `certreview kb refresh`: it rebuilds a damaged knowledge base."),
         )
     return KnowledgeBase(folder, manifest, embedder_factory(settings))

@@ -23,6 +23,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from agent.core.errors import DocumentError, KBBusyError, KBError
+from agent.core.i18n import N_, _
 from agent.core.models import Clause
 from agent.kb.health import build_problems, content_hash, read_clauses, read_manifest, salvage_source
 from agent.kb.loader import PolicyDoc, Skipped, file_sha256, load_policy, policy_files
@@ -31,10 +32,10 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 _ORIGIN = {
-    "given": "given with --path; a plain `kb refresh` keeps using it",
-    "remembered": "the folder of the last refresh; change it with --path",
-    "setting": "from CERTREVIEW_POLICIES_DIR",
-    "default": "the shipped reference policy",
+    "given": N_("given with --path; a plain `kb refresh` keeps using it"),
+    "remembered": N_("the folder of the last refresh; change it with --path"),
+    "setting": N_("from CERTREVIEW_POLICIES_DIR"),
+    "default": N_("the shipped reference policy"),
 }
 
 
@@ -67,12 +68,18 @@ class RefreshReport:
         """What was wrong with the build a refresh replaced, when it was damaged."""
         if not self.repaired:
             return None
-        return f"Knowledge base build {self.damaged_build} was damaged ({'; '.join(self.repaired)}): rebuilt it."
+        return _(
+            "Knowledge base build {name} was damaged ({problems}): rebuilt it.",
+            name=self.damaged_build,
+            problems="; ".join(self.repaired),
+        )
 
     def source_note(self) -> str:
         """Which policy folder the live build comes from, and why that one."""
         why = _ORIGIN.get(self.source_origin)
-        return f"Policy folder: {self.source}" + (f" ({why})." if why else ".")
+        if why:
+            return _("Policy folder: {folder} ({why}).", folder=self.source, why=_(why))
+        return _("Policy folder: {folder}.", folder=self.source)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -136,8 +143,8 @@ class KBStore:
             lock.acquire()
         except Timeout:
             raise KBBusyError(
-                f"the knowledge base is being refreshed by {_read_holder(holder)}",
-                "Wait for that refresh to finish, then run the command again.",
+                _("the knowledge base is being refreshed by {holder}", holder=_read_holder(holder)),
+                _("Wait for that refresh to finish, then run the command again."),
             ) from None
         try:
             # beside the lock, not in it: the lock file's content is filelock's business
@@ -163,7 +170,9 @@ class KBStore:
         vanished ones, build beside the live index and swap atomically."""
         files = policy_files(policies)
         if not files:
-            raise KBError(f"no policy documents in {policies}", "Put .md/.txt/.pdf/.docx policy files there.")
+            raise KBError(
+                _("no policy documents in {folder}", folder=policies), _("Put .md/.txt/.pdf/.docx policy files there.")
+            )
         with self.lock():
             named = self.named_build()
             problems = self.live_problems()

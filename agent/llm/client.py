@@ -23,10 +23,11 @@ from tenacity.wait import wait_base, wait_exponential_jitter
 
 from agent.core.config import Settings
 from agent.core.errors import LLMError
+from agent.core.i18n import N_, _
 
 T = TypeVar("T", bound=BaseModel)
 MAX_RETRY_AFTER_S = 30.0
-SCHEMA_INVALID = "schema invalid after re-ask"
+SCHEMA_INVALID = N_("schema invalid after re-ask")
 
 
 @dataclass
@@ -72,7 +73,7 @@ def _describe(exc: BaseException | None) -> str:
 
 
 def _attempts(n: int) -> str:
-    return f"{n} attempt" + ("" if n == 1 else "s")
+    return _("{n} attempt", n=n) if n == 1 else _("{n} attempts", n=n)
 
 
 def _retry_after(exc: BaseException | None) -> float | None:
@@ -221,14 +222,19 @@ class LLMClient:
             n = exc.last_attempt.attempt_number
             what = _describe(exc.last_attempt.exception())
             if n >= most:
-                raise LLMError(f"{what} after {_attempts(n)}") from None
+                raise LLMError(_("{what} after {attempts}", what=what, attempts=_attempts(n))) from None
             raise LLMError(
-                f"{what}; total time bound of {s.llm_total_timeout_s:g} s reached after {_attempts(n)}"
+                _(
+                    "{what}; total time bound of {bound} s reached after {attempts}",
+                    what=what,
+                    bound=f"{s.llm_total_timeout_s:g}",
+                    attempts=_attempts(n),
+                )
             ) from None
         except Exception as exc:  # not retryable: a schema error (re-asked by the caller) or a refusal
             if _schema_error(exc):
                 raise _SchemaError(exc) from None
-            raise LLMError(f"{_describe(exc)}, not retried") from None
+            raise LLMError(_("{what}, not retried", what=_describe(exc))) from None
 
     def structured(
         self,
@@ -282,7 +288,7 @@ class LLMClient:
                         "上一次的输出不符合要求的 JSON 结构（" + _short_error(error) + "）。请只输出符合结构的 JSON。"
                     ),
                 ]
-        raise LLMError(SCHEMA_INVALID)
+        raise LLMError(_(SCHEMA_INVALID))
 
 
 class _SchemaError(Exception):

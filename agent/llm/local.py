@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import _
 
 
 def free_port() -> int:
@@ -25,12 +26,14 @@ def start_server(
 ) -> tuple[Any, str]:
     """Start llama.cpp's server in-process; returns (server, base_url ending in /v1)."""
     if not model.is_file():
-        raise CertreviewError(f"model file not found: {model}", "Run `make local-model` or pass a .gguf file.")
+        raise CertreviewError(
+            _("model file not found: {model}", model=model), _("Run `make local-model` or pass a .gguf file.")
+        )
     try:
         import xllamacpp as xlc
     except ImportError:
         raise CertreviewError(
-            "the local server needs xllamacpp", "pip install 'certreview[local]' (prebuilt wheel)."
+            _("the local server needs xllamacpp"), _("pip install 'certreview[local]' (prebuilt wheel).")
         ) from None
     port = port or free_port()
     params = xlc.CommonParams()
@@ -59,4 +62,6 @@ def _wait_ready(base: str, timeout_s: float = 300.0) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    raise CertreviewError(f"local model server at {base} did not become ready in {timeout_s:.0f} s")
+    raise CertreviewError(
+        _("local model server at {base} did not become ready in {seconds} s", base=base, seconds=f"{timeout_s:.0f}")
+    )

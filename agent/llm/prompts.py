@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import _
 
 _FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*\n(.*)\Z", re.S)
 _PARTS = re.compile(r"^##\s*(system|user)\s*$", re.M)
@@ -33,7 +34,14 @@ class Prompt:
         missing = set(self.variables) - set(values)
         extra = set(values) - set(self.variables)
         if missing or extra:
-            raise CertreviewError(f"prompt {self.id}: missing {sorted(missing)}, unexpected {sorted(extra)}")
+            raise CertreviewError(
+                _(
+                    "prompt {id}: missing {missing}, unexpected {extra}",
+                    id=self.id,
+                    missing=sorted(missing),
+                    extra=sorted(extra),
+                )
+            )
         return self.system.render(**values).strip(), self.user.render(**values).strip()
 
 
@@ -44,15 +52,15 @@ def load_prompt(path: Path) -> Prompt:
     text = path.read_text(encoding="utf-8")
     m = _FRONT.match(text)
     if not m:
-        raise CertreviewError(f"{path}: prompt files start with YAML front matter (---)")
+        raise CertreviewError(_("{path}: prompt files start with YAML front matter (---)", path=path))
     front = yaml.safe_load(m.group(1)) or {}
     for key in ("id", "version", "variables"):
         if key not in front:
-            raise CertreviewError(f"{path}: front matter lacks '{key}'")
+            raise CertreviewError(_("{path}: front matter lacks '{key}'", path=path, key=key))
     pieces = _PARTS.split(m.group(2))
     bodies = dict(zip(pieces[1::2], pieces[2::2], strict=True))
     if set(bodies) != {"system", "user"}:
-        raise CertreviewError(f"{path}: the body needs a '## system' and a '## user' part")
+        raise CertreviewError(_("{path}: the body needs a '## system' and a '## user' part", path=path))
     env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     used = set()
     for body in bodies.values():
@@ -60,8 +68,13 @@ def load_prompt(path: Path) -> Prompt:
     declared = set(front["variables"])
     if used != declared:
         raise CertreviewError(
-            f"{path}: variables declared {sorted(declared)} but used {sorted(used)}",
-            "Keep the front matter's variables list in step with the template.",
+            _(
+                "{path}: variables declared {declared} but used {used}",
+                path=path,
+                declared=sorted(declared),
+                used=sorted(used),
+            ),
+            _("Keep the front matter's variables list in step with the template."),
         )
     return Prompt(
         id=str(front["id"]),

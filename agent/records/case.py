@@ -10,50 +10,66 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.core.errors import DocumentError, InvalidInputError
+from agent.core.i18n import N_, _, validation_message
 from agent.core.models import Case, CaseInfo, Document, SkippedDocument
 from agent.records.textio import decode_bytes
 
 MAX_RECORD_BYTES = 20 * 1024 * 1024
 RECORD_TYPES = (".txt", ".md", ".json", ".pdf", ".docx")
-CASE_HINT = "Fix that field; docs/CASES.md lists every case.json field and its allowed values."
+CASE_HINT = N_("Fix that field; docs/CASES.md lists every case.json field and its allowed values.")
 
 
 def load_case_info(folder: Path) -> CaseInfo:
     """Read and validate ``case.json``; InvalidInputError names the offending field."""
     path = folder / "case.json"
     if not folder.is_dir():
-        raise InvalidInputError(f"not a case folder: {folder}", "Pass a folder holding case.json and records/.")
+        raise InvalidInputError(
+            _("not a case folder: {folder}", folder=folder), _("Pass a folder holding case.json and records/.")
+        )
     if not path.exists():
         raise InvalidInputError(
-            f"{folder.name}: case.json is missing",
-            "Every case folder needs a case.json (see docs/CASES.md); remove folders that are not cases.",
+            _("{case}: case.json is missing", case=folder.name),
+            _("Every case folder needs a case.json (see docs/CASES.md); remove folders that are not cases."),
             field="case.json",
         )
     try:
-        raw, _ = decode_bytes(path.read_bytes(), "case.json")
+        raw, _encoding = decode_bytes(path.read_bytes(), "case.json")
         data = json.loads(raw)
     except DocumentError as exc:
-        raise InvalidInputError(f"{folder.name}: case.json: {exc.reason}", exc.hint, field="case.json") from None
+        raise InvalidInputError(
+            _("{case}: case.json: {reason}", case=folder.name, reason=exc.reason), exc.hint, field="case.json"
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInputError(
-            f"{folder.name}: case.json is not valid JSON (line {exc.lineno}, column {exc.colno})",
-            "Fix the JSON syntax.",
+            _(
+                "{case}: case.json is not valid JSON (line {line}, column {column})",
+                case=folder.name,
+                line=exc.lineno,
+                column=exc.colno,
+            ),
+            _("Fix the JSON syntax."),
             field="case.json",
         ) from None
     if not isinstance(data, dict):
-        raise InvalidInputError(f"{folder.name}: case.json must hold a JSON object", CASE_HINT, field="case.json")
+        raise InvalidInputError(
+            _("{case}: case.json must hold a JSON object", case=folder.name), _(CASE_HINT), field="case.json"
+        )
     try:
         info = CaseInfo.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        msg = str(err["msg"]).removeprefix("Value error, ")  # pydantic's prefix says nothing to a user
-        raise InvalidInputError(f"{folder.name}: case.json field '{where}': {msg}", CASE_HINT, field=where) from None
+        msg = validation_message(err)  # without pydantic's "Value error," prefix, which says nothing to a user
+        raise InvalidInputError(_field_message(folder, where, msg), _(CASE_HINT), field=where) from None
     problems = info.date_problems()
     if problems:
         where, msg = problems[0]
-        raise InvalidInputError(f"{folder.name}: case.json field '{where}': {msg}", CASE_HINT, field=where)
+        raise InvalidInputError(_field_message(folder, where, msg), _(CASE_HINT), field=where)
     return info
+
+
+def _field_message(folder: Path, where: str, msg: str) -> str:
+    return _("{case}: case.json field '{field}': {reason}", case=folder.name, field=where, reason=msg)
 
 
 def read_record(path: Path, name: str) -> Document:
@@ -62,15 +78,17 @@ def read_record(path: Path, name: str) -> Document:
     if suffix not in RECORD_TYPES:
         raise DocumentError(
             name,
-            f"unsupported file type '{suffix or path.name}'",
-            "Convert it to PDF (with text), .txt, .md or a JSON export.",
+            _("unsupported file type '{type}'", type=suffix or path.name),
+            _("Convert it to PDF (with text), .txt, .md or a JSON export."),
         )
     size = path.stat().st_size
     if size == 0:
-        raise DocumentError(name, "empty file", "Export the document again; the file has no content.")
+        raise DocumentError(name, _("empty file"), _("Export the document again; the file has no content."))
     if size > MAX_RECORD_BYTES:
         raise DocumentError(
-            name, f"file too large ({size // (1024 * 1024)} MB)", "Split the export or keep the relevant pages."
+            name,
+            _("file too large ({mb} MB)", mb=size // (1024 * 1024)),
+            _("Split the export or keep the relevant pages."),
         )
     if suffix == ".pdf":
         from agent.records.pdf import read_pdf
@@ -92,17 +110,17 @@ def _json_export(raw: str, name: str, enc: str) -> Document:
     except json.JSONDecodeError as exc:
         raise DocumentError(
             name,
-            f"malformed JSON export (line {exc.lineno}, column {exc.colno})",
-            'Re-export it as {"title": ..., "date": ..., "text": ...}.',
+            _("malformed JSON export (line {line}, column {column})", line=exc.lineno, column=exc.colno),
+            _('Re-export it as {"title": ..., "date": ..., "text": ...}.'),
         ) from None
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
         raise DocumentError(
             name,
-            "JSON export without a 'text' string",
-            'An EMR export must look like {"title": ..., "date": ..., "text": ...}.',
+            _("JSON export without a 'text' string"),
+            _('An EMR export must look like {"title": ..., "date": ..., "text": ...}.'),
         )
     if not obj["text"].strip():
-        raise DocumentError(name, "JSON export with empty text", "Re-export the document with its content.")
+        raise DocumentError(name, _("JSON export with empty text"), _("Re-export the document with its content."))
     return Document(
         name=name,
         text=obj["text"],

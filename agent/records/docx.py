@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.core.errors import DocumentError
+from agent.core.i18n import _
 
 
 def read_docx(path: Path, rel: str) -> str:
@@ -12,9 +13,11 @@ def read_docx(path: Path, rel: str) -> str:
     try:
         import docx
     except ImportError:  # optional dependency
-        raise DocumentError(rel, "reading .docx needs python-docx", "pip install python-docx") from None
+        raise DocumentError(rel, _("reading .docx needs python-docx"), "pip install python-docx") from None
     try:
         d = docx.Document(str(path))
     except Exception as exc:  # python-docx raises zipfile/KeyError/ValueError on bad files
-        raise DocumentError(rel, f"corrupt .docx ({type(exc).__name__})", "Re-save the document.") from None
+        raise DocumentError(
+            rel, _("corrupt .docx ({error})", error=type(exc).__name__), _("Re-save the document.")
+        ) from None
     return "\n".join(p.text for p in d.paragraphs)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.core.errors import DocumentError
+from agent.core.i18n import _
 
 _PAGE_NO = re.compile(
     r"^\s*(第\s*[0-9０-９]+\s*页\s*[/，,、]?\s*(共\s*[0-9０-９]+\s*页)?|[-—－]\s*[0-9]+\s*[-—－]|"
@@ -39,12 +40,12 @@ def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
 
     name = display_name or path.name
     if path.stat().st_size == 0:
-        raise DocumentError(name, "empty file", "Export the document again; the file has no content.")
+        raise DocumentError(name, _("empty file"), _("Export the document again; the file has no content."))
     try:
         reader = PdfReader(str(path))
     except (PdfReadError, ValueError, OSError, KeyError, TypeError):
         raise DocumentError(
-            name, "corrupt PDF (cannot be opened)", "Re-export or re-scan the document; it cannot be opened."
+            name, _("corrupt PDF (cannot be opened)"), _("Re-export or re-scan the document; it cannot be opened.")
         ) from None
     if reader.is_encrypted:
         try:
@@ -52,22 +53,24 @@ def read_pdf(path: Path, display_name: str | None = None) -> PdfText:
         except Exception:  # pypdf raises several types (missing crypto backend, bad key)
             opened = False
         if not opened:
-            raise DocumentError(name, "encrypted PDF (password protected)", "Ask the hospital for an unprotected copy.")
+            raise DocumentError(
+                name, _("encrypted PDF (password protected)"), _("Ask the hospital for an unprotected copy.")
+            )
     pages: list[list[str]] = []
     try:
         for page in reader.pages:
             pages.append((page.extract_text() or "").splitlines())
     except Exception:  # pypdf surfaces many low-level errors on damaged streams
         raise DocumentError(
-            name, "corrupt PDF (pages cannot be read)", "Re-export the document; its pages cannot be read."
+            name, _("corrupt PDF (pages cannot be read)"), _("Re-export the document; its pages cannot be read.")
         ) from None
     cleaned = _drop_headers_footers(pages)
     text, starts = _join_pages(cleaned)
     if len(re.sub(r"\s", "", text)) < MIN_TEXT_CHARS:
         raise DocumentError(
             name,
-            "no text layer (scanned image PDF)",
-            "Provide a text PDF or a transcription; OCR is not done automatically.",
+            _("no text layer (scanned image PDF)"),
+            _("Provide a text PDF or a transcription; OCR is not done automatically."),
         )
     return PdfText(text=text, page_starts=starts, page_count=len(cleaned))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 
 from agent.core.errors import DocumentError
+from agent.core.i18n import _
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -20,7 +21,7 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, str]:
     wrong guess silently corrupts evidence quotes; charset-normalizer is only a last resort.
     """
     if not raw.strip():
-        raise DocumentError(name, "empty file", "Export the document again; the file has no text.")
+        raise DocumentError(name, _("empty file"), _("Export the document again; the file has no text."))
     for bom, enc in _BOMS:
         if raw.startswith(bom):
             try:
@@ -28,7 +29,7 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, str]:
             except UnicodeDecodeError:
                 break
     if b"\x00" in raw[:4096]:
-        raise DocumentError(name, "binary file, not text", "Export the record as text, PDF or JSON.")
+        raise DocumentError(name, _("binary file, not text"), _("Export the record as text, PDF or JSON."))
     for enc in ("utf-8", "gb18030"):
         try:
             return raw.decode(enc), enc
@@ -39,4 +40,4 @@ def decode_bytes(raw: bytes, name: str) -> tuple[str, str]:
     best = from_bytes(raw).best()
     if best is not None and best.encoding:
         return str(best), best.encoding
-    raise DocumentError(name, "unknown text encoding", "Save the file as UTF-8 or GB18030.")
+    raise DocumentError(name, _("unknown text encoding"), _("Save the file as UTF-8 or GB18030."))

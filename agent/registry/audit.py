@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import _
 from agent.core.models import Recommendation
 from agent.registry.anchor import FileHeadStore, Head, HeadStore, HeadUnreadable, atomic_write
 
@@ -286,9 +287,16 @@ def append(log: Path, recs: list[Recommendation], *, actor: str = "certreview", 
             n, prev, problems, key, data = _state(files)
         if problems:
             raise AuditLogDamagedError(
-                f"audit log damaged ({problems[0]}); {len(recs)} result(s) were written but not recorded in {log}",
-                "Run `certreview audit verify` to see the damage, keep a copy of the log, then "
-                "`certreview audit archive` to set it aside and start a new chain.",
+                _(
+                    "audit log damaged ({problem}); {n} result(s) were written but not recorded in {log}",
+                    problem=problems[0],
+                    n=len(recs),
+                    log=log,
+                ),
+                _(
+                    "Run `certreview audit verify` to see the damage, keep a copy of the log, then "
+                    "`certreview audit archive` to set it aside and start a new chain."
+                ),
             )
         if key is None:
             key = _create_key(files.key)

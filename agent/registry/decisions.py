@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from agent.core.catalog import Catalog
+from agent.core.i18n import _
 from agent.core.models import CaseInfo, Decision, Recommendation
 from agent.registry.certs import (
     VALIDITY_MONTHS,
@@ -78,25 +79,38 @@ class Recorded:
 
 def _describe(d: ReviewDecision) -> str:
     when = d.created_at.strftime("%Y-%m-%d %H:%M") if d.created_at else "?"
-    return f"{d.decision} by {d.reviewer} at {when} (decision #{d.id})"
+    return _(
+        "{decision} by {reviewer} at {when} (decision #{id})",
+        decision=d.decision,
+        reviewer=d.reviewer,
+        when=when,
+        id=d.id,
+    )
 
 
 def _validate(rec: Recommendation, sign: SignOff) -> None:
     if sign.decision not in DECISIONS:
-        raise DecisionRefusedError(f"unknown decision {sign.decision!r}", "Use --approve, --reject or --need-info.")
+        raise DecisionRefusedError(
+            _("unknown decision {decision}", decision=repr(sign.decision)), _("Use --approve, --reject or --need-info.")
+        )
     if not sign.reviewer.strip():
-        raise DecisionRefusedError("no reviewer given", "Pass --reviewer ID (your reviewer id).")
+        raise DecisionRefusedError(_("no reviewer given"), _("Pass --reviewer ID (your reviewer id)."))
     reason = (sign.reason or "").strip()
     if sign.decision != rec.decision and not reason:
         raise DecisionRefusedError(
-            f"case {rec.case_id}: the decision {sign.decision} differs from the recommendation "
-            f"{rec.decision}; an override needs a reason",
-            'Pass --reason "…" saying why the recommendation is overridden.',
+            _(
+                "case {case}: the decision {decision} differs from the recommendation {recommended}; "
+                "an override needs a reason",
+                case=rec.case_id,
+                decision=sign.decision,
+                recommended=rec.decision,
+            ),
+            _('Pass --reason "…" saying why the recommendation is overridden.'),
         )
     if sign.supersede and not reason:
         raise DecisionRefusedError(
-            f"case {rec.case_id}: superseding a decision needs a reason",
-            'Pass --supersede --reason "…" saying why the earlier decision is replaced.',
+            _("case {case}: superseding a decision needs a reason", case=rec.case_id),
+            _('Pass --supersede --reason "…" saying why the earlier decision is replaced.'),
         )
 
 
@@ -173,8 +187,8 @@ def _write(
     old = current_decision_row(s, info.case_id)
     if old is not None and not sign.supersede:
         raise DecisionRefusedError(
-            f"case {info.case_id} is already decided: {_describe(old)}",
-            'Pass --supersede --reason "…" to replace that decision.',
+            _("case {case} is already decided: {decision}", case=info.case_id, decision=_describe(old)),
+            _('Pass --supersede --reason "…" to replace that decision.'),
         )
     if old is not None:
         _retire(s, old)
@@ -225,7 +239,7 @@ def record_decision(
     disease = rec.disease or canonical_disease(catalog, info.requested_disease)
     if sign.decision == "approve" and not disease:
         raise DecisionRefusedError(
-            f"case {info.case_id}: no disease to certify", "Check requested_disease in case.json."
+            _("case {case}: no disease to certify", case=info.case_id), _("Check requested_disease in case.json.")
         )
     months = catalog_months(catalog, "validity_months", VALIDITY_MONTHS)
     try:
@@ -235,12 +249,20 @@ def record_decision(
                 _audit(audit_log, rec, out)
     except (IntegrityError, _Lost):
         raise DecisionConflictError(
-            f"case {info.case_id}: another decision was recorded at the same moment: {_winner(reg, info.case_id)}",
-            "Nothing of yours was written. Run `certreview registry show` for the person, then decide again "
-            "with --supersede --reason if that decision must be replaced.",
+            _(
+                "case {case}: another decision was recorded at the same moment: {winner}",
+                case=info.case_id,
+                winner=_winner(reg, info.case_id),
+            ),
+            _(
+                "Nothing of yours was written. Run `certreview registry show` for the person, then decide again "
+                "with --supersede --reason if that decision must be replaced."
+            ),
         ) from None
     except OperationalError as exc:
-        raise RegistryError(f"the registry database failed while recording: {type(exc.orig).__name__}") from None
+        raise RegistryError(
+            _("the registry database failed while recording: {error}", error=type(exc.orig).__name__)
+        ) from None
     return out
 
 

@@ -16,10 +16,11 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.core.config import Settings
+from agent.core.i18n import N_, _
 from agent.registry.errors import RegistryError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-_HINT_URL = "Set CERTREVIEW_DATABASE_URL to sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB, or unset it."
+_HINT_URL = N_("Set CERTREVIEW_DATABASE_URL to sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB, or unset it.")
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
@@ -99,7 +100,7 @@ def _engine(url: str) -> Engine:
     try:
         u = make_url(url)
     except ArgumentError:
-        raise RegistryError(f"not a database URL: {url!r}", _HINT_URL) from None
+        raise RegistryError(_("not a database URL: {url}", url=repr(url)), _(_HINT_URL)) from None
     backend = u.get_backend_name()
     if backend == "sqlite":
         if u.database and u.database != ":memory:":
@@ -109,9 +110,13 @@ def _engine(url: str) -> Engine:
         return engine
     if backend == "postgresql":
         if u.get_driver_name() != "psycopg":
-            raise RegistryError(f"unsupported PostgreSQL driver {u.drivername!r}", "Use postgresql+psycopg://…")
+            raise RegistryError(
+                _("unsupported PostgreSQL driver {driver}", driver=repr(u.drivername)), _("Use postgresql+psycopg://…")
+            )
         return create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": 10})
-    raise RegistryError(f"unsupported database {backend!r} in CERTREVIEW_DATABASE_URL", _HINT_URL)
+    raise RegistryError(
+        _("unsupported database {backend} in CERTREVIEW_DATABASE_URL", backend=repr(backend)), _(_HINT_URL)
+    )
 
 
 def open_registry(settings: Settings) -> Registry:
@@ -125,8 +130,12 @@ def open_registry(settings: Settings) -> Registry:
         engine.dispose()
         where = make_url(url).render_as_string(hide_password=True)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        raise RegistryError(f"cannot open the registry database {where}: {reason}", _HINT_URL) from None
+        raise RegistryError(
+            _("cannot open the registry database {where}: {reason}", where=where, reason=reason), _(_HINT_URL)
+        ) from None
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise RegistryError(f"cannot migrate the registry database: {type(exc).__name__}", _HINT_URL) from None
+        raise RegistryError(
+            _("cannot migrate the registry database: {error}", error=type(exc).__name__), _(_HINT_URL)
+        ) from None
     return Registry(url, engine)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from agent.core.errors import CertreviewError, InvalidInputError
+from agent.core.i18n import _
 
 
 class OutputPathError(InvalidInputError):
@@ -31,14 +32,14 @@ def _writable_ancestor(target: Path, option: str) -> None:
         p = p.parent
     if not p.is_dir():
         raise OutputPathError(
-            f"{option} {target}: {p} is a file, not a folder",
-            "Choose a path whose folders are folders; missing folders are created.",
+            _("{option} {target}: {part} is a file, not a folder", option=option, target=target, part=p),
+            _("Choose a path whose folders are folders; missing folders are created."),
             field=option,
         )
     if not os.access(p, os.W_OK | os.X_OK):
         raise OutputPathError(
-            f"{option} {target}: the folder {p} is not writable",
-            "Choose a folder you can write to.",
+            _("{option} {target}: the folder {part} is not writable", option=option, target=target, part=p),
+            _("Choose a folder you can write to."),
             field=option,
         )
 
@@ -47,7 +48,9 @@ def check_file_target(path: Path, option: str) -> None:
     """Before any work: ``path`` can be written as a file (OutputPathError otherwise)."""
     if path.is_dir():
         raise OutputPathError(
-            f"{option} {path}: is a folder, not a file", "Name the file to write, inside that folder.", field=option
+            _("{option} {path}: is a folder, not a file", option=option, path=path),
+            _("Name the file to write, inside that folder."),
+            field=option,
         )
     _writable_ancestor(path, option)
 
@@ -63,19 +66,21 @@ def check_dir_target(path: Path, option: str, *, outside: Path | None = None) ->
     """Before any work: ``path`` is (or can become) a folder, and is not inside ``outside``."""
     if path.exists() and not path.is_dir():
         raise OutputPathError(
-            f"{option} {path}: is a file, not a folder",
-            "Pass a folder for the results (it is created if missing).",
+            _("{option} {path}: is a file, not a folder", option=option, path=path),
+            _("Pass a folder for the results (it is created if missing)."),
             field=option,
         )
     _writable_ancestor(path, option)
     if path.is_dir() and not os.access(path, os.W_OK | os.X_OK):
         raise OutputPathError(
-            f"{option} {path}: the folder is not writable", "Choose a folder you can write to.", field=option
+            _("{option} {path}: the folder is not writable", option=option, path=path),
+            _("Choose a folder you can write to."),
+            field=option,
         )
     if outside is not None and path.resolve().is_relative_to(outside.resolve()):
         raise OutputPathError(
-            f"{option} {path}: is inside the batch folder {outside}",
-            "Write the results outside the batch; a folder in the batch is read as a case.",
+            _("{option} {path}: is inside the batch folder {batch}", option=option, path=path, batch=outside),
+            _("Write the results outside the batch; a folder in the batch is read as a case."),
             field=option,
         )
 
@@ -107,8 +112,8 @@ def hold_dir(path: Path, option: str = "--out") -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise OutputBusyError(
-            f"{option} {path}: another certreview run is writing there",
-            "Wait for that run to finish, or pass another folder.",
+            _("{option} {path}: another certreview run is writing there", option=option, path=path),
+            _("Wait for that run to finish, or pass another folder."),
         ) from None
     try:
         yield

@@ -13,6 +13,8 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from agent.core.i18n import _
+
 if TYPE_CHECKING:
     from agent.core.errors import CertreviewError
     from agent.core.models import Clause, SearchHit
@@ -33,9 +35,9 @@ def note(message: str) -> None:
 def render_error(exc: CertreviewError) -> None:
     """A user-fixable error: what happened and what to do."""
     # soft_wrap: a message is one line however narrow the terminal, so it can be grepped and copied
-    err.print(f"[bold red]error:[/bold red] {escape(exc.message)}", soft_wrap=True)
+    err.print(_("[bold red]error:[/bold red] {message}", message=escape(exc.message)), soft_wrap=True)
     if exc.hint:
-        err.print(f"[yellow]hint:[/yellow] {escape(exc.hint)}", soft_wrap=True)
+        err.print(_("[yellow]hint:[/yellow] {hint}", hint=escape(exc.hint)), soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -63,40 +65,53 @@ def kb_progress() -> Iterator[Any]:
 def render_refresh(rep: RefreshReport) -> None:
     """What a refresh changed."""
     if rep.noop:
-        out.print(f"Knowledge base is up to date (version {rep.version}, {rep.clause_count} clauses).")
+        out.print(
+            _(
+                "Knowledge base is up to date (version {version}, {n} clauses).",
+                version=rep.version,
+                n=rep.clause_count,
+            )
+        )
     else:
         out.print(
-            f"Knowledge base refreshed: version [bold]{rep.version}[/bold], {rep.clause_count} clauses, "
-            f"{rep.embedded} embedded."
+            _(
+                "Knowledge base refreshed: version [bold]{version}[/bold], {n} clauses, {embedded} embedded.",
+                version=rep.version,
+                n=rep.clause_count,
+                embedded=rep.embedded,
+            )
         )
         t = Table(show_header=True, header_style="bold", box=None)
-        t.add_column("change")
-        t.add_column("documents")
-        t.add_column("clauses")
+        t.add_column(_("change"))
+        t.add_column(_("documents"))
+        t.add_column(_("clauses"))
         for label, docs, clauses in (
-            ("[green]added[/green]", rep.docs_added, rep.clauses_added),
-            ("[yellow]changed[/yellow]", rep.docs_changed, rep.clauses_changed),
-            ("[red]removed[/red]", rep.docs_removed, rep.clauses_removed),
+            (_("[green]added[/green]"), rep.docs_added, rep.clauses_added),
+            (_("[yellow]changed[/yellow]"), rep.docs_changed, rep.clauses_changed),
+            (_("[red]removed[/red]"), rep.docs_removed, rep.clauses_removed),
         ):
             t.add_row(label, "\n".join(docs) or "—", _clip_list(clauses))
         out.print(t)
     for s in rep.skipped:
-        err.print(f"[bold yellow]skipped[/bold yellow] {s.path}: {s.reason}" + (f" — {s.hint}" if s.hint else ""))
+        err.print(
+            _("[bold yellow]skipped[/bold yellow] {path}: {reason}", path=s.path, reason=s.reason)
+            + (f" — {s.hint}" if s.hint else "")
+        )
     if rep.partial:
-        err.print(f"[yellow]partial:[/yellow] {len(rep.skipped)} file(s) skipped; the rest is indexed.")
+        err.print(_("[yellow]partial:[/yellow] {n} file(s) skipped; the rest is indexed.", n=len(rep.skipped)))
 
 
 def _clip_list(items: list[str], n: int = 12) -> str:
     if not items:
         return "—"
     shown = "\n".join(items[:n])
-    return shown + (f"\n… and {len(items) - n} more" if len(items) > n else "")
+    return shown + (_("\n… and {n} more", n=len(items) - n) if len(items) > n else "")
 
 
 def render_kb_list(kb: KnowledgeBase) -> None:
     """Documents and their clauses."""
-    out.print(f"Knowledge base {kb.version}: {len(kb.clauses)} clauses")
-    t = Table("clause_id", "chapter", "topics", "text", header_style="bold")
+    out.print(_("Knowledge base {version}: {n} clauses", version=kb.version, n=len(kb.clauses)))
+    t = Table("clause_id", _("chapter"), _("topics"), _("text"), header_style="bold")
     for c in kb.clauses:
         t.add_row(c.clause_id, c.chapter or "", ", ".join(c.topics), _short(c.text, 40))
     out.print(t)
@@ -104,16 +119,17 @@ def render_kb_list(kb: KnowledgeBase) -> None:
 
 def render_clause(c: Clause) -> None:
     """One clause in full."""
-    meta = f"{c.title} · {c.chapter or ''} · topics: {', '.join(c.topics)}" + (f" · p.{c.page}" if c.page else "")
+    meta = f"{c.title} · {c.chapter or ''} · " + _("topics: {topics}", topics=", ".join(c.topics))
+    meta += _(" · p.{page}", page=c.page) if c.page else ""
     out.print(Panel(c.text, title=c.clause_id, subtitle=meta))
 
 
 def render_hits(query: str, hits: list[SearchHit]) -> None:
     """Search results."""
     if not hits:
-        out.print(f"No clause matches {query!r}.")
+        out.print(_("No clause matches {query}.", query=repr(query)))
         return
-    t = Table("#", "clause_id", "score", "topics", "text", header_style="bold")
+    t = Table("#", "clause_id", _("score"), _("topics"), _("text"), header_style="bold")
     for i, h in enumerate(hits, 1):
         t.add_row(str(i), h.clause_id, f"{h.score:.2f}", ", ".join(h.topics), _short(h.text, 80))
     out.print(t)
@@ -122,11 +138,11 @@ def render_hits(query: str, hits: list[SearchHit]) -> None:
 def render_check(problems: list[str], version: str) -> None:
     """Result of `kb check`."""
     if not problems:
-        out.print(f"[green]ok[/green]: catalogue and knowledge base {version} agree.")
+        out.print(_("[green]ok[/green]: catalogue and knowledge base {version} agree.", version=version))
         return
     for p in problems:
-        err.print(f"[red]problem:[/red] {p}")
-    err.print(f"{len(problems)} problem(s).")
+        err.print(_("[red]problem:[/red] {problem}", problem=p))
+    err.print(_("{n} problem(s).", n=len(problems)))
 
 
 def _short(s: str, n: int) -> str:
@@ -183,7 +199,10 @@ def render_form(form: Any) -> None:
             f"表中“{d['form_value']}”，病历为“{d['record_value']}”"
         )
     for s in form.skipped:
-        err.print(f"[yellow]skipped[/yellow] {s.document}: {s.reason}" + (f" — {s.hint}" if s.hint else ""))
+        err.print(
+            _("[yellow]skipped[/yellow] {path}: {reason}", path=s.document, reason=s.reason)
+            + (f" — {s.hint}" if s.hint else "")
+        )
     if form.flags:
         out.print("标记 flags: " + _flags(form.flags, form.provenance.flag_reasons))
 
@@ -242,9 +261,17 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
     """The queue and the summary."""
     from agent.review.triage import queue_group, queue_key
 
-    queue = Column("queue", min_width=len("check_documents"))  # the group decides the next step: never cut
+    queue = Column(_("queue"), min_width=len("check_documents"))  # the group decides the next step: never cut
     t = Table(
-        "case", "decision", queue, "reasons", "flags", "signed off", "submitted", header_style="bold", title="审核队列"
+        _("case"),
+        _("decision"),
+        queue,
+        _("reasons"),
+        _("flags"),
+        _("signed off"),
+        _("submitted"),
+        header_style="bold",
+        title="审核队列",
     )
     for r in sorted(recs, key=queue_key):
         reasons = ", ".join(r.reason_codes)
@@ -267,20 +294,31 @@ def render_triage(recs: list[Any], summary: dict[str, Any], paths: dict[str, Any
     d = summary["decisions"]
     ta = summary["turnaround_ms"]
     out.print(
-        f"{summary['cases']} cases: [green]{d['approve']} approve[/green], [red]{d['reject']} reject[/red], "
-        f"[yellow]{d['need_info']} need_info[/yellow], {summary['errors']} error(s), "
-        f"{summary.get('documents_to_check', 0)} with records to check; "
-        f"p50 {ta['p50']} ms, p95 {ta['p95']} ms, {summary['cases_per_s']} cases/s"
+        _(
+            "{cases} cases: [green]{approve} approve[/green], [red]{reject} reject[/red], "
+            "[yellow]{need_info} need_info[/yellow], {errors} error(s), {to_check} with records to check; "
+            "p50 {p50} ms, p95 {p95} ms, {rate} cases/s",
+            cases=summary["cases"],
+            approve=d["approve"],
+            reject=d["reject"],
+            need_info=d["need_info"],
+            errors=summary["errors"],
+            to_check=summary.get("documents_to_check", 0),
+            p50=ta["p50"],
+            p95=ta["p95"],
+            rate=summary["cases_per_s"],
+        )
     )
     for k, p in (paths or {}).items():
-        out.print(f"wrote {k}: {p}")
+        out.print(_("wrote {name}: {path}", name=k, path=p))
 
 
 def render_eval(result: dict[str, Any]) -> None:
     """Eval metrics (and retrieval figures) as tables."""
     m = result.get("metrics")
     if m:
-        t = Table("metric", "value", header_style="bold", title=f"eval · {m['cases']} cases · {m['backend']}")
+        title = _("eval · {n} cases · {backend}", n=m["cases"], backend=m["backend"])
+        t = Table(_("metric"), _("value"), header_style="bold", title=title)
         # every scalar metric the harness reports, in its order (nested ones get their own rows)
         for key, value in m.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "cases":
@@ -290,26 +328,26 @@ def render_eval(result: dict[str, Any]) -> None:
         for f, v in m["field_accuracy"].items():
             t.add_row(f"field · {f}", str(v))
         out.print(t)
-        c = Table("gold \\ pred", "approve", "reject", "need_info", "error", header_style="bold", title="confusion")
+        c = Table("gold \\ pred", "approve", "reject", "need_info", "error", header_style="bold", title=_("confusion"))
         for g, row in m["confusion"].items():
             c.add_row(g, *(str(row[k]) for k in ("approve", "reject", "need_info", "error")))
         out.print(c)
     r = result.get("retrieval")
     if r:
         t = Table(
-            "mode",
+            _("mode"),
             f"recall@{r['k']}",
             "MRR",
             "p50 ms",
             "p95 ms",
             header_style="bold",
-            title=f"retrieval · {r['queries']} queries",
+            title=_("retrieval · {n} queries", n=r["queries"]),
         )
         for mode, v in r["modes"].items():
             t.add_row(mode, str(v["recall_at_k"]), str(v["mrr"]), str(v["p50_ms"]), str(v["p95_ms"]))
         out.print(t)
         topics = sorted({tp for v in r["modes"].values() for tp in v["recall_by_topic"]})
-        bt = Table("topic", *r["modes"].keys(), header_style="bold", title=f"recall@{r['k']} by topic")
+        bt = Table(_("topic"), *r["modes"].keys(), header_style="bold", title=_("recall@{k} by topic", k=r["k"]))
         for tp in topics:
             bt.add_row(tp, *(str(v["recall_by_topic"].get(tp, "—")) for v in r["modes"].values()))
         out.print(bt)
@@ -317,7 +355,7 @@ def render_eval(result: dict[str, Any]) -> None:
 
 def render_compare(rows: list[tuple[str, float, float, float]]) -> None:
     """Deltas between two eval runs."""
-    t = Table("metric", "old", "new", "delta", header_style="bold")
+    t = Table(_("metric"), _("old"), _("new"), _("delta"), header_style="bold")
     for m, o, n, d in rows:
         style = "" if d == 0 else "green" if d > 0 else "red"
         t.add_row(m, f"{o:g}", f"{n:g}", f"[{style}]{d:+g}[/{style}]" if style else "0")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
+from agent.core.i18n import _
 from agent.core.models import FORM_FIELDS, ApplicationForm, Recommendation
 from agent.core.resources import package_file
 from agent.extract.lexicon import MODALITY_CN
@@ -147,7 +148,7 @@ def form_html(form: ApplicationForm) -> str:
     """A printable 申请表 with the evidence as numbered footnotes."""
     notes: list[dict[str, Any]] = []
     index: dict[tuple[str, int], int] = {}
-    for _, key in FORM_ROWS:
+    for _label, key in FORM_ROWS:
         for i, e in enumerate(form.fields[key].evidence):
             notes.append(e.model_dump())
             index[(key, i)] = len(notes)
@@ -190,8 +191,8 @@ def write_batch(
         written = publish_dir(out, files)
     except OSError as exc:
         raise OutputPathError(
-            f"--out {out}: could not write the results ({exc.strerror or exc})",
-            "The results were printed above; free space or pass another folder, then run again.",
+            _("--out {path}: could not write the results ({error})", path=out, error=exc.strerror or exc),
+            _("The results were printed above; free space or pass another folder, then run again."),
             field="--out",
         ) from None
     return {"jsonl": written["results.jsonl"], "csv": written["results.csv"], "html": written["report.html"]}

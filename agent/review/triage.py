@@ -14,6 +14,7 @@ from typing import Any
 from agent.core.config import Settings
 from agent.core.deps import Deps
 from agent.core.errors import CertreviewError, InvalidInputError
+from agent.core.i18n import _
 from agent.core.models import Recommendation, SkippedDocument
 from agent.review.deps import build_deps
 
@@ -30,13 +31,14 @@ def case_folders(batch: Path) -> list[Path]:
     """Case folders of a batch: every sub-folder not starting with '.', sorted by name. One without
     case.json (an empty folder too) is kept, so it is reported as a case error, never dropped."""
     if not batch.is_dir():
-        raise InvalidInputError(f"not a folder: {batch}", "Pass a folder of case folders.")
+        raise InvalidInputError(_("not a folder: {path}", path=batch), _("Pass a folder of case folders."))
     if (batch / "case.json").exists():
         return [batch]
     folders = sorted(p for p in batch.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise InvalidInputError(
-            f"no case folders in {batch}", "Each case is a folder with case.json and records/ (see docs/CASES.md)."
+            _("no case folders in {path}", path=batch),
+            _("Each case is a folder with case.json and records/ (see docs/CASES.md)."),
         )
     return folders
 

@@ -14,6 +14,7 @@ from typing import Literal, cast
 import yaml
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import _
 
 RULES_PATH = Path(__file__).resolve().parent / "rules.yaml"
 
@@ -85,7 +86,9 @@ class RuleSet:
 
 
 def _fail(msg: str) -> AssertionRulesError:
-    return AssertionRulesError(f"{RULES_PATH.name}: {msg}", hint="fix the rules file shipped with certreview")
+    return AssertionRulesError(
+        _("{file}: {problem}", file=RULES_PATH.name, problem=msg), hint=_("fix the rules file shipped with certreview")
+    )
 
 
 def _rule(raw: dict[str, object], defaults: dict[str, object], i: int) -> tuple[Rule, list[str], list[str]]:
