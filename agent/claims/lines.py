@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from agent.core.i18n import _
 from agent.core.jsonl import BadLine, read_lines
 
 CENT = Decimal("0.01")
@@ -22,15 +23,15 @@ def _money(v: object) -> Decimal:
     """A yuan amount: a string or a JSON number, non-negative, at most 2 decimals (floats are read
     through their shortest repr, so 31.77 stays 31.77)."""
     if isinstance(v, bool) or not isinstance(v, (str, int, float, Decimal)):
-        raise ValueError("must be an amount in yuan (a string or a number)")
+        raise ValueError(_("must be an amount in yuan (a string or a number)"))
     try:
         d = Decimal(str(v).strip()) if not isinstance(v, Decimal) else v
     except InvalidOperation:
-        raise ValueError(f"not an amount: {str(v)[:20]!r}") from None
+        raise ValueError(_("not an amount: {value}", value=repr(str(v)[:20]))) from None
     if not d.is_finite() or d < 0:
-        raise ValueError("must be a finite amount ≥ 0")
+        raise ValueError(_("must be a finite amount ≥ 0"))
     if d != d.quantize(CENT):
-        raise ValueError("has more than 2 decimals")
+        raise ValueError(_("has more than 2 decimals"))
     return d.quantize(CENT)
 
 
@@ -43,7 +44,7 @@ class _Line(BaseModel):
 
 def _region(v: str) -> str:
     if not (len(v) == 6 and v.isdigit()):
-        raise ValueError("must be a 6-digit administrative code")
+        raise ValueError(_("must be a 6-digit administrative code"))
     return v
 
 

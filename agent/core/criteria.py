@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.core.errors import CertreviewError
-from agent.core.i18n import _
+from agent.core.i18n import _, validation_message
 
 T = TypeVar("T")
 
@@ -122,7 +122,7 @@ class TumourCriteria(_Criteria):
     @classmethod
     def _each_basis_once(cls, v: list[str]) -> list[str]:
         if sorted(v) != sorted(("pathology", "cytology", "clinical")):
-            raise ValueError("must list pathology, cytology and clinical, each once")
+            raise ValueError(_("must list pathology, cytology and clinical, each once"))
         return v
 
 
@@ -298,18 +298,23 @@ def problems_of(exc: ValidationError, data: Any) -> list[str]:
             )
             if guess and guess[0] in siblings:
                 claimed.add((parent, guess[0]))
-            where, meant = _where(parent, data), f" (did you mean '{guess[0]}'?)" if guess else ""
-            out.append(f"{where + ': ' if where else ''}unknown key '{key}'{meant}")
+            where = _where(parent, data)
+            meant = _(" (did you mean '{key}'?)", key=guess[0]) if guess else ""
+            out.append(f"{where + ': ' if where else ''}" + _("unknown key '{key}'", key=key) + meant)
         elif e["type"] == "union_tag_invalid":
             tag = e.get("ctx", {}).get("tag")
-            out.append(f"{_where(loc, data)}.kind: unknown kind '{tag}' (one of {', '.join(KINDS)})")
+            kinds = ", ".join(KINDS)
+            out.append(
+                f"{_where(loc, data)}.kind: " + _("unknown kind '{kind}' (one of {kinds})", kind=tag, kinds=kinds)
+            )
         elif e["type"] == "union_tag_not_found":
-            out.append(f"{_where(loc, data)}: missing key 'kind' (one of {', '.join(KINDS)})")
+            out.append(f"{_where(loc, data)}: " + _("missing key 'kind' (one of {kinds})", kinds=", ".join(KINDS)))
     for e in errors:
         loc = tuple(e["loc"])
         if e["type"] == "missing" and (loc[:-1], str(loc[-1])) not in claimed:
             where = _where(loc[:-1], data)
-            out.append(f"{where + ': ' if where else ''}missing key '{loc[-1]}'")
+            out.append(f"{where + ': ' if where else ''}" + _("missing key '{key}'", key=loc[-1]))
         elif e["type"] not in ("missing", "extra_forbidden", "union_tag_invalid", "union_tag_not_found"):
-            out.append(f"{_where(loc, data) or 'catalogue'}: {e['msg']}")
+            where = _where(loc, data) or _("catalogue")
+            out.append(f"{where}: {validation_message(e, strip_prefix=False)}")
     return out

@@ -74,13 +74,16 @@ _PYDANTIC = {
 }
 
 
-def validation_message(error: Any) -> str:
+def validation_message(error: Any, *, strip_prefix: bool = True) -> str:
     """One pydantic error (an item of ``ValidationError.errors()``) in the current language. In
-    English it is pydantic's text; a validator's own message (already translated) loses its
-    ``Value error,`` prefix."""
-    msg = str(error["msg"]).removeprefix("Value error, ")
+    English it is pydantic's text (without its ``Value error,`` prefix unless ``strip_prefix`` is
+    false); in Chinese a validator's own message (already translated) never has the prefix."""
+    raw = str(error["msg"])
+    msg = raw.removeprefix("Value error, ")
     template = _PYDANTIC.get(str(error.get("type")))
-    if template is None or current_lang() == "en":
+    if current_lang() == "en":
+        return msg if strip_prefix else raw
+    if template is None:
         return msg
     ctx = {k: str(v) for k, v in (error.get("ctx") or {}).items()}
     if "expected" in ctx:  # "'a', 'b' or 'c'": the choices stay as they are written in the file

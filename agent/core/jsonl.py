@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from agent.core.errors import InvalidInputError
-from agent.core.i18n import _
+from agent.core.i18n import _, validation_message
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -26,14 +26,14 @@ class BadLine:
     message: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", field {self.field!r}" if self.field else "")
+        where = _("line {n}", n=self.line) + (_(", field {field}", field=repr(self.field)) if self.field else "")
         return f"{where}: {self.message}"
 
 
 def _first_error(exc: ValidationError) -> tuple[str | None, str]:
     e = exc.errors()[0]
     loc = ".".join(str(p) for p in e.get("loc", ())) or None
-    return loc, str(e.get("msg", "invalid"))
+    return loc, validation_message(e, strip_prefix=False)
 
 
 def read_lines(path: Path, model: type[M]) -> tuple[list[tuple[int, M]], list[BadLine]]:
@@ -50,10 +50,10 @@ def read_lines(path: Path, model: type[M]) -> tuple[list[tuple[int, M]], list[Ba
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
-            bad.append(BadLine(lineno, None, f"not valid JSON ({exc.msg})"))
+            bad.append(BadLine(lineno, None, _("not valid JSON ({error})", error=exc.msg)))
             continue
         if not isinstance(obj, dict):
-            bad.append(BadLine(lineno, None, "not a JSON object"))
+            bad.append(BadLine(lineno, None, _("not a JSON object")))
             continue
         try:
             good.append((lineno, model.model_validate(obj)))

@@ -9,6 +9,8 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from agent.core.i18n import _
+
 _USE_MODEL: Any = None
 
 
@@ -94,4 +96,4 @@ def make_embedder(kind: str, *, model: str = "", base_url: str | None = None, ap
         return UseEmbeddingFunction()
     if kind == "openai":
         return OpenAICompatibleEmbeddingFunction(model=model, base_url=base_url, api_key=api_key)
-    raise ValueError(f"unknown embedder {kind!r}")
+    raise ValueError(_("unknown embedder {kind}", kind=repr(kind)))

@@ -156,7 +156,7 @@ class KBIndex:
         except Exception as exc:  # arrays that load but do not fit together (a file of another build)
             raise self.damaged("BM25", exc) from None
         if len(scores) != len(self.clauses):
-            raise self.damaged("BM25", IndexError("clause count"))
+            raise self.damaged("BM25", IndexError())
         order = np.argsort(-scores)
         out: list[str] = []
         for i in order:

@@ -151,7 +151,7 @@ def load_case(folder: Path) -> Case:
             loaded = json.loads(decode_bytes(form_path.read_bytes(), "form.json")[0])
             form_json = loaded if isinstance(loaded, dict) else None
             if form_json is None:
-                raise ValueError("not an object")
+                raise ValueError(_("not an object"))
         except (DocumentError, ValueError) as exc:
             skipped.append(
                 SkippedDocument(

@@ -13,7 +13,7 @@ def read_docx(path: Path, rel: str) -> str:
     try:
         import docx
     except ImportError:  # optional dependency
-        raise DocumentError(rel, _("reading .docx needs python-docx"), "pip install python-docx") from None
+        raise DocumentError(rel, _("reading .docx needs python-docx"), _("pip install python-docx")) from None
     try:
         d = docx.Document(str(path))
     except Exception as exc:  # python-docx raises zipfile/KeyError/ValueError on bad files

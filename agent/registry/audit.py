@@ -94,9 +94,9 @@ def _read_key(path: Path) -> bytes | None:
     try:
         key = bytes.fromhex(path.read_bytes().decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
-        raise ValueError("the audit key audit.key is damaged; the chain cannot be checked") from None
+        raise ValueError(_("the audit key audit.key is damaged; the chain cannot be checked")) from None
     if len(key) < 32:
-        raise ValueError("the audit key audit.key is damaged; the chain cannot be checked")
+        raise ValueError(_("the audit key audit.key is damaged; the chain cannot be checked"))
     return key
 
 

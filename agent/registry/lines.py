@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agent.core.i18n import _
 from agent.core.jsonl import BadLine, read_lines
 
 EXIT_TYPES = ("death", "insurance_stopped", "moved_out")  # end certifications early; insurance_resumed does not
@@ -36,7 +37,7 @@ class CertificationLine(_Line):
     @classmethod
     def _six_digits(cls, v: str | None) -> str | None:
         if v is not None and not (len(v) == 6 and v.isdigit()):
-            raise ValueError("must be a 6-digit administrative code")
+            raise ValueError(_("must be a 6-digit administrative code"))
         return v
 
 

@@ -95,22 +95,36 @@ def _rule(raw: dict[str, object], defaults: dict[str, object], i: int) -> tuple[
     """One rule, its literal triggers and its patterns."""
     cat = str(raw.get("category", ""))
     if cat not in CATEGORIES:
-        raise _fail(f"rule {i}: unknown category {cat!r} (one of {', '.join(CATEGORIES)})")
+        raise _fail(
+            _(
+                "rule {i}: unknown category {value} (one of {choices})",
+                i=i,
+                value=repr(cat),
+                choices=", ".join(CATEGORIES),
+            )
+        )
     direction = str(raw.get("direction", "terminate" if cat in ("pseudo", "terminate") else "forward"))
     if direction not in DIRECTIONS:
-        raise _fail(f"rule {i}: unknown direction {direction!r} (one of {', '.join(DIRECTIONS)})")
+        raise _fail(
+            _(
+                "rule {i}: unknown direction {value} (one of {choices})",
+                i=i,
+                value=repr(direction),
+                choices=", ".join(DIRECTIONS),
+            )
+        )
     applies = raw.get("applies", defaults.get("applies", list(TARGETS)))
     if not isinstance(applies, list) or any(a not in TARGETS for a in applies):
-        raise _fail(f"rule {i}: applies must be a list of {', '.join(TARGETS)}")
+        raise _fail(_("rule {i}: applies must be a list of {targets}", i=i, targets=", ".join(TARGETS)))
     literals = raw.get("literal", []) or []
     patterns = raw.get("pattern", []) or []
     if not isinstance(literals, list) or not isinstance(patterns, list) or not (literals or patterns):
-        raise _fail(f"rule {i}: needs a list of literal or pattern triggers")
+        raise _fail(_("rule {i}: needs a list of literal or pattern triggers", i=i))
     for p in patterns:
         try:
             re.compile(str(p))
         except re.error as exc:
-            raise _fail(f"rule {i}: bad pattern {p!r}: {exc}") from exc
+            raise _fail(_("rule {i}: bad pattern {pattern}: {error}", i=i, pattern=repr(p), error=exc)) from exc
     rule = Rule(
         category=cat,
         direction=direction,
@@ -148,13 +162,13 @@ def compile_rules(data: dict[str, object]) -> RuleSet:
     defaults = data.get("defaults") or {}
     raw_rules = data.get("rules")
     if not isinstance(defaults, dict) or not isinstance(raw_rules, list) or not raw_rules:
-        raise _fail("needs a `rules` list (and an optional `defaults` mapping)")
+        raise _fail(_("needs a `rules` list (and an optional `defaults` mapping)"))
     rules: list[Rule] = []
     literal_rule: dict[str, int] = {}
     patterns: list[tuple[re.Pattern[str], int]] = []
     for i, raw in enumerate(raw_rules):
         if not isinstance(raw, dict):
-            raise _fail(f"rule {i}: must be a mapping")
+            raise _fail(_("rule {i}: must be a mapping", i=i))
         rule, literals, pats = _rule(raw, defaults, i)
         rules.append(rule)
         for w in literals:
@@ -186,9 +200,9 @@ def ruleset() -> RuleSet:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         data = yaml.load(RULES_PATH.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, yaml.YAMLError) as exc:
-        raise _fail(f"cannot be read: {exc}") from exc
+        raise _fail(_("cannot be read: {error}", error=exc)) from exc
     if not isinstance(data, dict):
-        raise _fail("must be a mapping")
+        raise _fail(_("must be a mapping"))
     return compile_rules(data)
 
 
