@@ -72,6 +72,33 @@ def quick_problems(folder: Path) -> list[str]:
     problems = _clause_problems(folder, manifest)
     problems += _sqlite_problems(folder / "chroma" / "chroma.sqlite3")
     problems += [_("bm25/{name} is missing", name=n) for n in BM25_FILES if not (folder / "bm25" / n).is_file()]
+    return problems or _bm25_file_problems(folder / "bm25")
+
+
+def _bm25_file_problems(folder: Path) -> list[str]:
+    """BM25 files overwritten or cut short, seen without loading the index: each array's header
+    and length, the parameters parsed, the vocabulary whole (a JSON object from ``{`` to ``}``)."""
+    import numpy as np
+
+    problems = []
+    for name in BM25_FILES:
+        path = folder / name
+        try:
+            if name.endswith(".npy"):
+                with path.open("rb") as fh:
+                    fmt = np.lib.format
+                    read = fmt.read_array_header_1_0 if fmt.read_magic(fh) == (1, 0) else fmt.read_array_header_2_0
+                    shape, _order, dtype = read(fh)
+                    whole = path.stat().st_size >= fh.tell() + int(np.prod(shape)) * dtype.itemsize
+            elif name == "params.index.json":
+                whole = isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+            else:
+                raw = path.read_bytes().strip()
+                whole = raw.startswith(b"{") and raw.endswith(b"}")
+        except (OSError, ValueError, UnicodeDecodeError):
+            whole = False
+        if not whole:
+            problems.append(_("bm25/{name} is corrupt", name=name))
     return problems
 
 
@@ -141,6 +168,10 @@ def _bm25_problems(folder: Path, expected: int) -> list[str]:
     try:
         retriever = bm25s.BM25.load(str(folder / "bm25"))
         count = int(retriever.scores["num_docs"])
+        data, indices, indptr = (retriever.scores[k] for k in ("data", "indices", "indptr"))
+        # the sparse matrix fits together: one array replaced by another build's (or any) array does not
+        if not (int(indptr[-1]) == len(data) == len(indices) and (len(indices) == 0 or int(indices.max()) < count)):
+            raise ValueError()  # named by its type below, as any other load failure
     except Exception as exc:  # numpy and json raise many kinds on a truncated file
         return [_("the {index} index is corrupt: {error}", index="BM25", error=type(exc).__name__)]
     if count == expected:
