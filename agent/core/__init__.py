@@ -1,6 +1,7 @@
 """The ground floor: domain models (pydantic, no I/O), errors a user can fix (message, hint, exit
-code), settings (``CERTREVIEW_*``), the typed disease catalogue, text normalisation, and the
-``Deps`` bundle with the ``Backend`` protocol that every task receives.
+code), the language they are shown in (``i18n``: gettext catalogue in ``locale/``), settings
+(``CERTREVIEW_*``), the typed disease catalogue, text normalisation, and the ``Deps`` bundle with
+the ``Backend`` protocol that every task receives.
 
 May import: the standard library and third-party packages only — nothing else of ``agent``.
 """
