@@ -243,7 +243,9 @@ def main() -> None:
     except CertreviewError as exc:
         sys.exit(_report_error(exc))
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        from agent.core.i18n import _
+
+        sys.stderr.write(_("interrupted") + "\n")
         sys.exit(EXIT_INTERRUPTED)
 
 

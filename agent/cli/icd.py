@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agent.cli.common import echo_json
+from agent.core.i18n import _
 
 if TYPE_CHECKING:
     from agent.coding.coder import CodeInfo, CodeMatch
@@ -85,13 +86,20 @@ def icd_eval(
         from agent.report.terminal import out
 
         out.print(
-            f"{names}: {res['names']} names, category {res['category_accuracy']}, code {res['code_accuracy']} "
-            f"(p95 {res['p95_ms']} ms)"
+            _(
+                "{file}: {n} names, category {category}, code {code} (p95 {p95} ms)",
+                file=names,
+                n=res["names"],
+                category=res["category_accuracy"],
+                code=res["code_accuracy"],
+                p95=res["p95_ms"],
+            )
         )
         for m in res["misses"]:
-            out.print(f"  {m['name']}: expected {m['expected']}, got {m['got']}", soft_wrap=True, markup=False)
+            miss = _("  {name}: expected {expected}, got {got}", name=m["name"], expected=m["expected"], got=m["got"])
+            out.print(miss, soft_wrap=True, markup=False)
         for f in failed:
-            out.print(f"[red]gate failed[/red] {f}")
+            out.print(_("[red]gate failed[/red] {gate}", gate=f))
     if failed:
         raise typer.Exit(1)
 

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from agent.core.i18n import _
+
 llm_app = typer.Typer(help="Local language model: serve a GGUF model on 127.0.0.1.", no_args_is_help=True)
 
 
@@ -28,7 +30,7 @@ def llm_serve(
     from agent.report.terminal import err
 
     server, base_url = start_server(model, port=port, threads=threads, ctx=ctx)
-    err.print(f"serving {model.name} at {base_url} (Ctrl-C to stop)", soft_wrap=True)
+    err.print(_("serving {model} at {url} (Ctrl-C to stop)", model=model.name, url=base_url), soft_wrap=True)
     try:
         while True:
             time.sleep(3600)

@@ -136,7 +136,7 @@ def _review_deps(backend: str | None) -> Deps:
     if backend:
         settings = settings.model_copy(update={"backend": backend})
     with kb_progress() as progress:
-        deps = build_deps(settings, progress=progress, on_build=lambda: note("No knowledge base yet: building it…"))
+        deps = build_deps(settings, progress=progress, on_build=lambda: note(_("No knowledge base yet: building it…")))
     if settings.backend != "offline":
         from agent.llm.backend import make_backend
 
@@ -156,7 +156,7 @@ def registry_import(
 
     settings = _settings()
     rep = import_certifications(_open(settings), path, _catalog(settings))
-    _report("certifications", rep.to_dict(), as_json, rep.partial)
+    _report(_("certifications"), rep.to_dict(), as_json, rep.partial)
 
 
 @events_app.command("import")
@@ -170,7 +170,7 @@ def events_import(
     from agent.registry.events import import_events
 
     rep = import_events(_open(), path)
-    _report("events", rep.to_dict(), as_json, rep.partial)
+    _report(_("events"), rep.to_dict(), as_json, rep.partial)
 
 
 def _report(what: str, rep: dict[str, Any], as_json: bool, partial: bool) -> None:

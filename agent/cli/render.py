@@ -7,6 +7,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
+from agent.core.i18n import N_, _
 from agent.report.terminal import err, out
 
 _STATUS = {"active": "green", "expired": "yellow", "exited": "red", "pending": "cyan"}
@@ -15,17 +16,29 @@ _EXIT_CN = {"death": "死亡", "insurance_stopped": "停保", "moved_out": "转�
 
 def render_recorded(rec: dict[str, Any]) -> None:
     """A recorded sign-off and the certification it issued."""
-    tag = " [yellow](override)[/yellow]" if rec["override"] else ""
+    tag = _(" [yellow](override)[/yellow]") if rec["override"] else ""
     out.print(
-        f"[bold]{escape(rec['case_id'])}[/bold]: {rec['decision']} by {escape(rec['reviewer'])}{tag} "
-        f"(recommendation {rec['recommendation_decision']}, decision #{rec['decision_id']})",
+        _(
+            "[bold]{case}[/bold]: {decision} by {reviewer}{tag} (recommendation {recommended}, decision #{id})",
+            case=escape(rec["case_id"]),
+            decision=rec["decision"],
+            reviewer=escape(rec["reviewer"]),
+            tag=tag,
+            recommended=rec["recommendation_decision"],
+            id=rec["decision_id"],
+        ),
         soft_wrap=True,
     )
     if rec.get("superseded"):
-        out.print(f"supersedes decision #{rec['superseded']}")
+        out.print(_("supersedes decision #{id}", id=rec["superseded"]))
     if rec.get("certification_id"):
         out.print(
-            f"certification [bold]{rec['certification_id']}[/bold] valid {rec['valid_from']} – {rec['valid_until']}"
+            _(
+                "certification [bold]{id}[/bold] valid {start} – {end}",
+                id=rec["certification_id"],
+                start=rec["valid_from"],
+                end=rec["valid_until"],
+            )
         )
 
 
@@ -39,12 +52,12 @@ def render_person(p: dict[str, Any]) -> None:
     """One person's certifications, decisions and events."""
     out.print(
         f"[bold]{escape(p['id_number'])}[/bold] {escape(p['name'] or '')} · {p['scheme'] or '-'} · "
-        f"{p['region_code'] or '-'} · as of {p['as_of']}",
+        f"{p['region_code'] or '-'} · " + _("as of {date}", date=p["as_of"]),
         soft_wrap=True,
     )
     t = Table(title="认定 certifications", show_lines=False)
-    for col in ("id", "disease", "icd10", "valid", "status", "institution", "case"):
-        t.add_column(col)
+    for col in ("id", N_("disease"), "icd10", N_("valid"), N_("status"), N_("institution"), N_("case")):
+        t.add_column(_(col))
     for c in p["certifications"]:
         t.add_row(
             c["certification_id"],
@@ -58,8 +71,8 @@ def render_person(p: dict[str, Any]) -> None:
     out.print(t)
     if p["decisions"]:
         d = Table(title="审核决定 decisions")
-        for col in ("#", "case", "decision", "AI", "reviewer", "reason", "superseded by"):
-            d.add_column(col)
+        for col in ("#", N_("case"), N_("decision"), "AI", N_("reviewer"), N_("reason"), N_("superseded by")):
+            d.add_column(_(col))
         for x in p["decisions"]:
             d.add_row(
                 str(x["decision_id"]),
@@ -73,8 +86,8 @@ def render_person(p: dict[str, Any]) -> None:
         out.print(d)
     if p["events"]:
         e = Table(title="状态事件 events")
-        for col in ("event", "type", "date"):
-            e.add_column(col)
+        for col in (N_("event"), N_("type"), N_("date")):
+            e.add_column(_(col))
         for x in p["events"]:
             e.add_row(x["event_id"], x["type"], x["date"])
         out.print(e)
@@ -82,9 +95,11 @@ def render_person(p: dict[str, Any]) -> None:
 
 def render_renewals(total: int, rows: list[dict[str, Any]], on: str, months: int) -> None:
     """Certifications due for renewal, oldest expiry first."""
-    t = Table(title=f"到期复审 renewals due within {months} months of {on}: {total}")
-    for col in ("expires", "days", "id_number", "name", "disease", "certification"):
-        t.add_column(col)
+    t = Table(
+        title=_("到期复审 renewals due within {months} months of {on}: {total}", months=months, on=on, total=total)
+    )
+    for col in (N_("expires"), N_("days"), "id_number", N_("name"), N_("disease"), N_("certification")):
+        t.add_column(_(col))
     for r in rows:
         t.add_row(
             r["valid_until"],
@@ -96,30 +111,48 @@ def render_renewals(total: int, rows: list[dict[str, Any]], on: str, months: int
         )
     out.print(t)
     if total > len(rows):
-        out.print(f"[dim]… {total - len(rows)} more (raise --limit)[/dim]")
+        out.print(_("[dim]… {n} more (raise --limit)[/dim]", n=total - len(rows)))
 
 
 def render_stats(s: dict[str, Any]) -> None:
     """Counts of the registry."""
     c = s["certifications"]
-    out.print(f"as of {s['as_of']}: {s['persons']} persons, {c['total']} certifications")
     out.print(
-        f"  active {c['active']} · expired {c['expired']} · exited {c['exited']} · pending {c['pending']}"
+        _("as of {date}: {persons} persons, {n} certifications", date=s["as_of"], persons=s["persons"], n=c["total"])
+    )
+    out.print(
+        _(
+            "  active {active} · expired {expired} · exited {exited} · pending {pending}",
+            active=c["active"],
+            expired=c["expired"],
+            exited=c["exited"],
+            pending=c["pending"],
+        )
         + (f" ({', '.join(f'{k} {v}' for k, v in c['exited_by_reason'].items())})" if c["exited_by_reason"] else "")
     )
-    out.print(f"  decisions {s['decisions']['current']} (overrides {s['decisions']['overrides']})")
-    out.print(f"  events {s['events']['total']} (unmatched {s['events']['unmatched']})")
+    d, ev = s["decisions"], s["events"]
+    out.print(_("  decisions {n} (overrides {overrides})", n=d["current"], overrides=d["overrides"]))
+    out.print(_("  events {n} (unmatched {unmatched})", n=ev["total"], unmatched=ev["unmatched"]))
 
 
 def render_import(what: str, rep: dict[str, Any]) -> None:
     """An import's outcome; bad lines and unmatched events on stderr."""
-    out.print(f"{what}: {rep['added']} added, {rep['unchanged']} unchanged, {len(rep['bad_lines'])} bad lines")
+    out.print(
+        _(
+            "{what}: {added} added, {unchanged} unchanged, {bad} bad lines",
+            what=what,
+            added=rep["added"],
+            unchanged=rep["unchanged"],
+            bad=len(rep["bad_lines"]),
+        )
+    )
     for b in rep["bad_lines"]:
-        where = f"line {b['line']}" + (f", field {b['field']!r}" if b["field"] else "")
-        err.print(f"[red]skipped[/red] {where}: {escape(b['message'])}", soft_wrap=True)
+        where = _("line {n}", n=b["line"]) + (_(", field {field}", field=repr(b["field"])) if b["field"] else "")
+        err.print(_("[red]skipped[/red] {where}: {message}", where=where, message=escape(b["message"])), soft_wrap=True)
     if rep["unmatched"]:
         shown = ", ".join(rep["unmatched"][:20]) + (" …" if len(rep["unmatched"]) > 20 else "")
-        err.print(f"[yellow]unmatched[/yellow] {len(rep['unmatched'])} events for persons not in the registry: {shown}")
+        n = len(rep["unmatched"])
+        err.print(_("[yellow]unmatched[/yellow] {n} events for persons not in the registry: {shown}", n=n, shown=shown))
 
 
 def render_agreement(a: dict[str, Any]) -> None:
