@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent.core.catalog import Catalog, CatalogError, TransplantDisease, load_catalog
+from agent.core.i18n import _
 from agent.core.models import Clause
 from agent.extract.lexicon import lexicon
 from agent.kb.topics import TOPICS
@@ -27,15 +28,15 @@ def check_kb(clauses: list[Clause], catalog: Catalog) -> list[str]:
     by_id = {c.clause_id: c for c in clauses}
     for where, cid in catalog.all_clause_ids():
         if cid not in by_id:
-            problems.append(f"{where}: clause {cid} is not in the knowledge base")
+            problems.append(_("{where}: clause {clause} is not in the knowledge base", where=where, clause=cid))
     tagged = {t for c in clauses for t in c.topics}
     for topic in TOPICS:
         if topic not in tagged:
-            problems.append(f"topic '{topic}' has no clause tagged with it")
+            problems.append(_("topic '{topic}' has no clause tagged with it", topic=topic))
     for c in clauses:
         unknown = [t for t in c.topics if t not in TOPICS]
         if unknown:
-            problems.append(f"{c.clause_id}: unknown topic(s) {', '.join(unknown)}")
+            problems.append(_("{clause}: unknown topic(s) {topics}", clause=c.clause_id, topics=", ".join(unknown)))
     known_drugs = lexicon().drug_modality
     for d in catalog.diseases:
         if isinstance(d, TransplantDisease):
@@ -46,5 +47,5 @@ def check_kb(clauses: list[Clause], catalog: Catalog) -> list[str]:
                         f"diseases[{d.name}].evidence.drugs: '{drug}' is not an anti-rejection drug of the lexicon"
                     )
     if not catalog.diseases:
-        problems.append("the catalogue lists no diseases")
+        problems.append(_("the catalogue lists no diseases"))
     return problems

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from agent.core.i18n import _
+
 
 class HeadUnreadable(ValueError):
     """A stored head exists but is not what certreview writes (damaged or edited)."""
@@ -90,9 +92,9 @@ class FileHeadStore:
             head = Head(seq=int(data["seq"]), hash=str(data["hash"]), archive=data.get("archive"))
             mac = str(data["mac"])
         except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-            raise HeadUnreadable(f"{self.name} is not a valid head (damaged or edited)") from None
+            raise HeadUnreadable(_("{name} is not a valid head (damaged or edited)", name=self.name)) from None
         if key is not None and not hmac.compare_digest(mac, head.mac(key)):
-            raise HeadUnreadable(f"{self.name} does not match the audit key (edited)")
+            raise HeadUnreadable(_("{name} does not match the audit key (edited)", name=self.name))
         return head
 
     def save(self, head: Head, key: bytes) -> None:

@@ -49,14 +49,16 @@ class AuditFiles:
     @property
     def head(self) -> HeadStore:
         """The head beside the log."""
-        return FileHeadStore(self.log.with_name(self.log.name + ".head"), f"head file {self.log.name}.head")
+        return FileHeadStore(
+            self.log.with_name(self.log.name + ".head"), _("head file {name}", name=f"{self.log.name}.head")
+        )
 
     @property
     def anchor(self) -> HeadStore:
         """The head anchored outside the log (a database row, once the registry has one)."""
         if self.anchor_store is not None:
             return self.anchor_store
-        return FileHeadStore(self.log.parent / "audit.anchor", "anchor audit.anchor")
+        return FileHeadStore(self.log.parent / "audit.anchor", _("anchor {name}", name="audit.anchor"))
 
     @property
     def key(self) -> Path:
@@ -123,25 +125,34 @@ def _check_line(raw: bytes, lineno: int, torn: bool, prev: str, seq: int, key: b
     try:
         entry = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise _Damage(f"line {lineno}: bad bytes: not UTF-8 text (damaged on disk or edited)") from None
+        raise _Damage(_("line {n}: bad bytes: not UTF-8 text (damaged on disk or edited)", n=lineno)) from None
     except json.JSONDecodeError:
         if torn:
             raise _Damage(
-                f"line {lineno}: torn entry: the last line is incomplete (a crash or a full disk during a write)"
+                _("line {n}: torn entry: the last line is incomplete (a crash or a full disk during a write)", n=lineno)
             ) from None
-        raise _Damage(f"line {lineno}: not JSON: the entry is damaged") from None
+        raise _Damage(_("line {n}: not JSON: the entry is damaged", n=lineno)) from None
     if not isinstance(entry, dict):
-        raise _Damage(f"line {lineno}: not an entry: the line is not a JSON object")
+        raise _Damage(_("line {n}: not an entry: the line is not a JSON object", n=lineno))
     if entry.get("seq") != seq:
-        raise _Damage(f"line {lineno}: removed or reordered: sequence {entry.get('seq')} where {seq} was expected")
+        raise _Damage(
+            _(
+                "line {n}: removed or reordered: sequence {got} where {seq} was expected",
+                n=lineno,
+                got=entry.get("seq"),
+                seq=seq,
+            )
+        )
     if entry.get("prev") != prev:
-        raise _Damage(f"line {lineno}: removed or reordered: does not follow the previous entry")
+        raise _Damage(_("line {n}: removed or reordered: does not follow the previous entry", n=lineno))
     if entry.get("alg") != ALG:
-        raise _Damage(f"line {lineno}: unkeyed entry: written without the audit key (an older certreview, or forged)")
+        raise _Damage(
+            _("line {n}: unkeyed entry: written without the audit key (an older certreview, or forged)", n=lineno)
+        )
     if key is None:
-        raise _Damage(f"line {lineno}: cannot check: the audit key audit.key is missing (deleted)")
+        raise _Damage(_("line {n}: cannot check: the audit key audit.key is missing (deleted)", n=lineno))
     if not hmac.compare_digest(str(entry.get("hash")), _mac(key, entry)):
-        raise _Damage(f"line {lineno}: edited: the content does not match its keyed hash")
+        raise _Damage(_("line {n}: edited: the content does not match its keyed hash", n=lineno))
     return str(entry["hash"])
 
 
@@ -167,21 +178,34 @@ def _check_heads(files: AuditFiles, n: int, prev: str, key: bytes | None) -> lis
         try:
             head = store.load(key)
         except HeadUnreadable as exc:
-            problems.append(f"damaged head: {exc}")
+            problems.append(_("damaged head: {error}", error=exc))
             continue
         if head is None:
             if n > 0:
-                problems.append(f"deleted head: the {store.name} is missing")
+                problems.append(_("deleted head: the {store} is missing", store=store.name))
         elif head.seq > n:
-            gone = "the log deleted" if not files.log.exists() else "entries removed at the end"
-            problems.append(f"truncated: the log ends at entry {n} but the {store.name} records {head.seq} ({gone})")
+            gone = _("the log deleted") if not files.log.exists() else _("entries removed at the end")
+            problems.append(
+                _(
+                    "truncated: the log ends at entry {n} but the {store} records {seq} ({gone})",
+                    n=n,
+                    store=store.name,
+                    seq=head.seq,
+                    gone=gone,
+                )
+            )
         elif head.seq < n:
             problems.append(
-                f"unpinned entries: the log has {n} entries but the {store.name} records {head.seq} "
-                "(an append interrupted before its head was written, or entries added by hand)"
+                _(
+                    "unpinned entries: the log has {n} entries but the {store} records {seq} "
+                    "(an append interrupted before its head was written, or entries added by hand)",
+                    n=n,
+                    store=store.name,
+                    seq=head.seq,
+                )
             )
         elif head.hash != prev:
-            problems.append(f"rewritten: the last entry is not the one the {store.name} records")
+            problems.append(_("rewritten: the last entry is not the one the {store} records", store=store.name))
     return problems
 
 
@@ -191,13 +215,13 @@ def _state(files: AuditFiles) -> tuple[int, str, list[str], bytes | None, bytes]
     try:
         key = _read_key(files.key)
     except ValueError as exc:
-        return 0, GENESIS, [f"damaged key: {exc}"], None, data
+        return 0, GENESIS, [_("damaged key: {error}", error=exc)], None, data
     n, prev, problems = _walk(data, key)
     if problems:
         return n, prev, problems, key, data
     problems = _check_heads(files, n, prev, key)
     if not problems and n == 0 and key is not None and not data.strip():
-        problems.append("deleted: the audit key exists but the log and its anchor are gone")
+        problems.append(_("deleted: the audit key exists but the log and its anchor are gone"))
     return n, prev, problems, key, data
 
 
