@@ -145,3 +145,15 @@ def test_a_lost_vector_segment_still_answers_correctly(home: Path) -> None:
     code, after, err = run("kb", "search", "外省参保的病人来我们医院办门特要备案吗", "--mode", "dense", "--json")
     assert code == 0, err
     assert after == before
+
+
+def test_the_damage_is_named_in_chinese_by_default(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CERTREVIEW_LANG")
+    build = live(home)
+    _overwrite("chroma/chroma.sqlite3", 200_000)(build)
+    code, out, err = run("kb", "search", "异地就医备案")
+    assert code == 3, out + err
+    assert err.strip().splitlines()[-2:] == [
+        f"错误：知识库版本 {build.name} 已损坏：chroma/chroma.sqlite3 不是 SQLite 数据库",
+        "提示：请运行 `certreview kb refresh`：它会重建已损坏的知识库。",
+    ]
