@@ -1,0 +1,197 @@
+"""Settling a claims file against the registry: the file's persons' certifications, stored
+results and accumulators loaded in bulk; new claims settled per person in (service_date,
+claim_id) order continuing the stored accumulators; a claim_id settled before returns its stored
+result (no double counting) unless ``resettle``, which recomputes each touched person-year from
+zero in order; everything written in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from agent.claims.lines import BadLine, ClaimLine, read_claims
+from agent.core.catalog import Catalog
+from agent.core.items import ItemTable
+from agent.core.settlement import Settlement
+from agent.registry.store import Registry
+from agent.settle import store
+from agent.settle.engine import Accumulators, settle_claim
+
+
+@dataclass
+class SettleRun:
+    """What one run settled: per claim of the file (file order) its result and the claim, the
+    bad lines, and counts."""
+
+    results: list[dict[str, Any]]
+    claims: list[ClaimLine]
+    bad: list[BadLine]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def partial(self) -> bool:
+        """Some lines were skipped (exit 5)."""
+        return bool(self.bad)
+
+
+def inputs_sha256(claim: ClaimLine, policy: Settlement, table: ItemTable) -> str:
+    """What a stored result was computed from: the claim, the parameters, the item table."""
+    h = hashlib.sha256(claim.model_dump_json().encode())
+    h.update(policy.sha256.encode())
+    h.update(table.sha256.encode())
+    return h.hexdigest()
+
+
+class _Disease:
+    """The catalogue's name of a claim's disease (an alias read as the disease), cached."""
+
+    def __init__(self, catalog: Catalog | None) -> None:
+        self.catalog = catalog
+        self.cache: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        if name not in self.cache:
+            found = self.catalog.disease(name) if self.catalog is not None else None
+            self.cache[name] = found.name if found is not None else name
+        return self.cache[name]
+
+
+@dataclass
+class _Plan:
+    """Which claims to compute and which stored results to return."""
+
+    compute: list[ClaimLine]
+    stored: dict[str, dict[str, Any]]
+    changed: int  # stored results whose inputs differ from the file's line
+
+
+def _plan(conn: Any, claims: list[ClaimLine], resettle: bool, shas: dict[str, str], acc: Accumulators) -> _Plan:
+    """New claims are computed; stored ones returned, or with ``resettle`` every stored claim of
+    each touched person-year is computed again (the file's line replacing its stored one)."""
+    saved = store.load_results(conn, [c.claim_id for c in claims])
+    if not resettle:
+        stored = {cid: json.loads(res) for cid, (_, res) in saved.items()}
+        changed = sum(1 for c in claims if c.claim_id in saved and saved[c.claim_id][0] != shas[c.claim_id])
+        return _Plan([c for c in claims if c.claim_id not in saved], stored, changed)
+    years = {(c.id_number, c.service_date.year) for c in claims}
+    mine = {c.claim_id for c in claims}
+    again = [
+        ClaimLine.model_validate_json(js)
+        for cid, year, idn, js in store.load_year_claims(conn, sorted({c.id_number for c in claims}))
+        if (idn, year) in years and cid not in mine
+    ]
+    for key in [k for k in acc.used if (k[0], int(k[1][:4])) in years]:
+        del acc.used[key]  # the year is recomputed from zero
+    return _Plan(claims + again, {}, 0)
+
+
+def _unique(lines: list[tuple[int, ClaimLine]]) -> tuple[list[ClaimLine], int]:
+    """The file's claims, a claim_id repeated in the file kept once (its first line)."""
+    seen: dict[str, ClaimLine] = {}
+    for _, c in lines:
+        seen.setdefault(c.claim_id, c)
+    return list(seen.values()), len(lines) - len(seen)
+
+
+def settle_lines(
+    reg: Registry,
+    lines: list[tuple[int, ClaimLine]],
+    policy: Settlement,
+    table: ItemTable,
+    catalog: Catalog | None = None,
+    *,
+    resettle: bool = False,
+    advance: Callable[[int], None] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Settle ``lines`` (good lines of a claims file); the result per line and the counts."""
+    claims, repeated = _unique(lines)
+    disease = _Disease(catalog)
+    shas = {c.claim_id: inputs_sha256(c, policy, table) for c in claims}
+    persons = sorted({c.id_number for c in claims})
+    with reg.write() as s, s.begin():
+        conn = s.connection()
+        coverage = store.load_coverage(conn, persons)
+        acc = store.load_accumulators(conn, persons)
+        plan = _plan(conn, claims, resettle, shas, acc)
+        computed: dict[str, dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
+        for i, c in enumerate(sorted(plan.compute, key=lambda c: (c.id_number, c.service_date, c.claim_id))):
+            d = disease(c.disease)
+            covered = store.covers(coverage.get((c.id_number, d), ()), c.service_date)
+            res = settle_claim(c, d, covered, policy, table, acc)
+            computed[c.claim_id] = res
+            rows.append(_row(c, res, shas.get(c.claim_id) or inputs_sha256(c, policy, table)))
+            if advance is not None and i % 1000 == 999:
+                advance(1000)
+        store.save(conn, rows, acc, {c.id_number for c in plan.compute})
+    results = [computed.get(c.claim_id) or plan.stored[c.claim_id] for _, c in lines]
+    counts = {
+        "settled": sum(1 for c in claims if c.claim_id in computed),
+        "already_settled": len(plan.stored),
+        "stored_inputs_changed": plan.changed,
+        "resettled_others": len(plan.compute) - len(claims) if resettle else 0,
+        "repeated_in_file": repeated,
+    }
+    return results, counts
+
+
+def _row(c: ClaimLine, res: dict[str, Any], sha: str) -> dict[str, Any]:
+    import datetime as dt
+
+    return {
+        "claim_id": c.claim_id,
+        "id_number": c.id_number,
+        "year": c.service_date.year,
+        "service_date": c.service_date,
+        "inputs_sha256": sha,
+        "claim_json": c.model_dump_json(),
+        "result_json": json.dumps(res, ensure_ascii=False),
+        "settled_at": dt.datetime.now(dt.timezone.utc),
+    }
+
+
+def summarize(
+    results: list[dict[str, Any]], bad: list[BadLine], counts: dict[str, Any], seconds: float
+) -> dict[str, Any]:
+    """Totals of a run: money, payable claims, reason codes, bad lines, speed."""
+    total = sum((Decimal(r["total"]) for r in results), Decimal("0.00"))
+    fund = sum((Decimal(r["fund"]) for r in results), Decimal("0.00"))
+    reasons = Counter(code for r in results for code in r["reason_codes"])
+    return {
+        "claims": len(results),
+        "payable": sum(1 for r in results if r["payable"]),
+        "total": str(total),
+        "fund": str(fund),
+        "self_pay": str(total - fund),
+        "reason_codes": dict(sorted(reasons.items())),
+        "bad_lines": len(bad),
+        **counts,
+        "seconds": round(seconds, 3),
+        "claims_per_s": round(len(results) / seconds, 1) if seconds > 0 else None,
+    }
+
+
+def settle_file(
+    reg: Registry,
+    path: Path,
+    policy: Settlement,
+    table: ItemTable,
+    catalog: Catalog | None = None,
+    *,
+    resettle: bool = False,
+    advance: Callable[[int], None] | None = None,
+) -> SettleRun:
+    """Read and settle a ``claims.jsonl``: bad lines named and skipped, the rest settled."""
+    t0 = time.perf_counter()
+    good, bad = read_claims(path)
+    results, counts = settle_lines(reg, good, policy, table, catalog, resettle=resettle, advance=advance)
+    run = SettleRun(results, [c for _, c in good], bad)
+    run.summary = summarize(results, bad, counts, time.perf_counter() - t0)
+    return run
