@@ -34,6 +34,7 @@ class SettleRun:
     claims: list[ClaimLine]
     bad: list[BadLine]
     summary: dict[str, Any] = field(default_factory=dict)
+    used: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)  # the persons' accumulators after the run
 
     @property
     def partial(self) -> bool:
@@ -109,8 +110,9 @@ def settle_lines(
     *,
     resettle: bool = False,
     advance: Callable[[int], None] | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Settle ``lines`` (good lines of a claims file); the result per line and the counts."""
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[tuple[str, str, str], Decimal]]:
+    """Settle ``lines`` (good lines of a claims file): the result per line, the counts, and the
+    accumulators of the file's persons after it."""
     claims, repeated = _unique(lines)
     disease = _Disease(catalog)
     shas = {c.claim_id: inputs_sha256(c, policy, table) for c in claims}
@@ -139,7 +141,7 @@ def settle_lines(
         "resettled_others": len(plan.compute) - len(claims) if resettle else 0,
         "repeated_in_file": repeated,
     }
-    return results, counts
+    return results, counts, acc.used
 
 
 def _row(c: ClaimLine, res: dict[str, Any], sha: str) -> dict[str, Any]:
@@ -191,7 +193,7 @@ def settle_file(
     """Read and settle a ``claims.jsonl``: bad lines named and skipped, the rest settled."""
     t0 = time.perf_counter()
     good, bad = read_claims(path)
-    results, counts = settle_lines(reg, good, policy, table, catalog, resettle=resettle, advance=advance)
-    run = SettleRun(results, [c for _, c in good], bad)
+    results, counts, used = settle_lines(reg, good, policy, table, catalog, resettle=resettle, advance=advance)
+    run = SettleRun(results, [c for _, c in good], bad, used=used)
     run.summary = summarize(results, bad, counts, time.perf_counter() - t0)
     return run
