@@ -205,3 +205,17 @@ def render_settlement(results: list[dict[str, Any]], summary: dict[str, Any], ba
         f"{s['claims']} claims ({s['payable']} payable, {s['already_settled']} already settled): total {s['total']}, "
         f"fund {s['fund']}, self-pay {s['self_pay']}; {s['bad_lines']} bad line(s); {s['claims_per_s']} claims/s"
     )
+
+
+def render_settle_eval(m: dict[str, Any]) -> None:
+    """The settlement metrics of ``eval --claims`` and each miss."""
+    t = Table("metric", "value", header_style="bold", title=f"settlement · {m['claims']} claims")
+    for key, value in m.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "claims":
+            t.add_row(key, str(value))
+    out.print(t)
+    for miss in m["misses"]:
+        err.print(f"[yellow]miss[/yellow] {escape(json.dumps(miss, ensure_ascii=False))}", soft_wrap=True)
+    for key in ("bad_lines_missed", "bad_lines_extra"):
+        if m.get(key):
+            err.print(f"[yellow]{key}[/yellow] {m[key]}", soft_wrap=True)
