@@ -177,6 +177,7 @@ def summarize(
         "self_pay": str(total - fund),
         "reason_codes": dict(sorted(reasons.items())),
         "bad_lines": len(bad),
+        "skipped": [{"line": b.line, "field": b.field, "message": b.message} for b in bad],
         **counts,
         "seconds": round(seconds, 3),
         "claims_per_s": round(len(results) / seconds, 1) if seconds > 0 else None,
