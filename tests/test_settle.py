@@ -277,3 +277,17 @@ def test_kb_check_resolves_the_parameters_and_the_item_table_clauses(deps: Any, 
     ]
     (folder / "settlement.yaml").unlink()
     assert f"{folder / 'settlement.yaml'}: file not found" in check_catalog(deps.kb.clauses, folder / "catalog.yaml")
+
+
+def test_the_item_table_feeds_the_drug_lexicon_and_the_lexicon_does_not_repeat_it() -> None:
+    from agent.core.resources import package_file
+    from agent.extract.lexicon import lexicon
+
+    drugs = lexicon().drug_modality
+    for generic, item in TABLE.items.items():
+        if item.modality is not None:
+            assert drugs[generic] == item.modality, generic
+    assert drugs["骨化三醇"] == "dialysis" and "昂丹司琼" not in drugs  # adjuvant drugs name no treatment
+    listed = yaml.safe_load(package_file("agent.extract", "lexicon.yaml").read_text(encoding="utf-8"))["drugs"]
+    assert not {n for names in listed.values() for n in names} & set(TABLE.items)
+    assert drugs["泰瑞沙"] == "targeted"  # brand names stay in lexicon.yaml
