@@ -15,6 +15,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from agent.core.config import Settings
 
@@ -41,7 +42,7 @@ def write_inputs(folder: Path, n: int, seed: int = 14) -> tuple[Path, Path]:
     kinds = [rnd.randrange(len(TREATMENTS)) for _ in range(persons)]
     with certs.open("w", encoding="utf-8") as fh:
         for p in range(persons):
-            row = {
+            cert = {
                 "certification_id": f"CERT-{p:07d}",
                 "id_number": _id(p),
                 "scheme": "职工医保" if p % 3 else "居民医保",
@@ -50,7 +51,7 @@ def write_inputs(folder: Path, n: int, seed: int = 14) -> tuple[Path, Path]:
                 "valid_from": "2025-01-01",
                 "valid_until": "2025-11-30",
             }
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(cert, ensure_ascii=False) + "\n")
     base = dt.date(2025, 1, 1)
     with claims.open("w", encoding="utf-8") as fh:
         for i in range(n):
@@ -65,7 +66,7 @@ def write_inputs(folder: Path, n: int, seed: int = 14) -> tuple[Path, Path]:
                 }
                 for _ in range(3)
             ]
-            row = {
+            row: dict[str, Any] = {
                 "claim_id": f"CL-{i:08d}",
                 "id_number": _id(p),
                 "scheme": "职工医保" if p % 3 else "居民医保",

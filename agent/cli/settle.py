@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,16 @@ def _line_count(path: Path) -> int:
             return sum(1 for _ in fh)
     except OSError:
         return 0
+
+
+def _progress() -> Any:
+    """A progress bar on stderr, shown only when stderr is a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.report.terminal import err
+
+    columns = (TextColumn("结算 settle"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=err, transient=True, disable=not err.is_terminal)
 
 
 def settle_cmd(
@@ -40,8 +50,6 @@ def settle_cmd(
     limit, reason codes and clauses), the deductible and limits continuing from earlier files. A
     claim settled before returns its stored result unless --resettle. Bad lines are named with
     their line number and field and skipped (exit 5)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from agent.core.catalog import load_catalog
     from agent.core.items import items_path, load_items
     from agent.core.settlement import load_settlement, settlement_path
@@ -58,15 +66,7 @@ def settle_cmd(
     table = load_items(items_path(settings.catalog_path))
     policy = load_settlement(settlement_path(settings.catalog_path))
     reg = open_registry(settings)
-    bar = Progress(
-        TextColumn("结算 settle"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
+    bar = _progress()
     with hold_dir(out) if out is not None else contextlib.nullcontext(), bar:
         task = bar.add_task("settle", total=_line_count(claims) if err.is_terminal else None)
         run = settle_file(
