@@ -303,3 +303,18 @@ def test_eval_claims_gate_fails_on_a_wrong_cent(home: Path, tmp_path: Path) -> N
     proc = _eval("--claims", str(folder), "--min-settle-exact", "1.0")
     assert proc.returncode == 1
     assert "gate failed: --min-settle-exact 1.0: measured settle_exact = 0.9655" in proc.stderr
+
+
+def test_migration_0002_adds_the_settlement_tables_on_0001(sreg: Registry) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    from agent.registry.store import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    rev = ScriptDirectory.from_config(cfg).get_revision("0002")
+    assert rev is not None and rev.down_revision == "0001"
+    names = set(inspect(sreg.engine).get_table_names())
+    assert {"settlement_results", "settlement_accumulators"} <= names
