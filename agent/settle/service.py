@@ -26,6 +26,8 @@ from agent.registry.store import Registry
 from agent.settle import store
 from agent.settle.engine import Accumulators, settle_claim
 
+FLUSH = 5000  # result rows per write
+
 
 @dataclass
 class SettleRun:
@@ -133,11 +135,15 @@ def settle_lines(
             covered = store.covers(coverage.get((c.id_number, d), ()), c.service_date)
             res = settle_claim(c, d, covered, policy, table, acc)
             computed[c.claim_id] = res
-            js = dumped.get(c.claim_id) or c.model_dump_json()  # a stored claim resettled
+            js = dumped.pop(c.claim_id, None) or c.model_dump_json()  # None: a stored claim resettled
             rows.append(_row(c, res, js, now, shas.get(c.claim_id) or inputs_sha256(js, policy, table)))
+            if len(rows) == FLUSH:  # written as we go: a large file is never held twice in memory
+                store.replace_results(conn, rows)
+                rows.clear()
             if advance is not None and i % 1000 == 999:
                 advance(1000)
-        store.save(conn, rows, acc, {c.id_number for c in plan.compute})
+        store.replace_results(conn, rows)
+        store.save_accumulators(conn, acc, {c.id_number for c in plan.compute})
     results = [computed.get(c.claim_id) or plan.stored[c.claim_id] for _, c in lines]
     counts = {
         "settled": sum(1 for c in claims if c.claim_id in computed),

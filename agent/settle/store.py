@@ -76,22 +76,24 @@ def load_accumulators(conn: Any, id_numbers: Sequence[str]) -> Accumulators:
     return acc
 
 
-def save(conn: Any, rows: list[dict[str, Any]], acc: Accumulators, persons: Iterable[str]) -> None:
-    """Store the results (replacing those of the same claim ids) and the accumulators of
-    ``persons`` (theirs replaced whole by what ``acc`` holds)."""
+def replace_results(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Store these results, replacing any stored under the same claim ids."""
     res: Any = SettlementResult.__table__
-    ids = [r["claim_id"] for r in rows]
-    for part in chunks(ids):
+    for part in chunks([r["claim_id"] for r in rows]):
         conn.execute(delete(res).where(res.c.claim_id.in_(part)))
     if rows:
         conn.execute(res.insert(), rows)
+
+
+def save_accumulators(conn: Any, acc: Accumulators, persons: Iterable[str]) -> None:
+    """Replace the accumulators of ``persons`` whole by what ``acc`` holds for them."""
     acc_t: Any = SettlementAccumulator.__table__
-    persons = sorted(set(persons))
-    for part in chunks(persons):
+    keep = sorted(set(persons))
+    for part in chunks(keep):
         conn.execute(delete(acc_t).where(acc_t.c.id_number.in_(part)))
-    keep = set(persons)
+    mine = set(keep)
     fresh = [
-        {"id_number": k[0], "period": k[1], "bucket": k[2], "used": str(v)} for k, v in acc.used.items() if k[0] in keep
+        {"id_number": k[0], "period": k[1], "bucket": k[2], "used": str(v)} for k, v in acc.used.items() if k[0] in mine
     ]
     if fresh:
         conn.execute(acc_t.insert(), fresh)
