@@ -318,3 +318,28 @@ def test_migration_0002_adds_the_settlement_tables_on_0001(sreg: Registry) -> No
     assert rev is not None and rev.down_revision == "0001"
     names = set(inspect(sreg.engine).get_table_names())
     assert {"settlement_results", "settlement_accumulators"} <= names
+
+
+def test_missing_or_invalid_parameters_are_named_by_the_cli(
+    sreg: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    for name in ("catalog.yaml", "items.yaml"):
+        shutil.copy(PROJECT_ROOT / "knowledge_base" / name, folder / name)
+    monkeypatch.setenv("CERTREVIEW_CATALOG_PATH", str(folder / "catalog.yaml"))
+    claims = str(write_jsonl(tmp_path / "c.jsonl", [_claim("J1", "2025-01-10", "10.00")]))
+    proc = settle(claims)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"error: settlement parameters not found: {folder / 'settlement.yaml'}",
+        "hint: Restore knowledge_base/settlement.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder).",
+    ]
+    text_ = (PROJECT_ROOT / "knowledge_base" / "settlement.yaml").read_text(encoding="utf-8")
+    (folder / "settlement.yaml").write_text(text_.replace("  ratio:", "  ratios:"), encoding="utf-8")
+    proc = settle(claims)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[0] == (
+        f"error: settlement parameters {folder / 'settlement.yaml'} are invalid: "
+        "parameters: unknown key 'ratios' (did you mean 'ratio'?)"
+    )

@@ -126,18 +126,29 @@ class Settlement(Strict):
         return out
 
 
+def _invalid(path: str, problems: list[str]) -> CatalogError:
+    """The error of a settlement file whose keys are wrong, each one named."""
+    return CatalogError(
+        path,
+        problems,
+        "Correct the key named in the settlement parameters: every key is read, so an unknown or misspelt one "
+        "is an error, not a default. `certreview kb check` lists every problem.",
+        message=f"settlement parameters {path} are invalid: " + "; ".join(problems),
+    )
+
+
 def parse_settlement(raw: bytes, path: str) -> Settlement:
     """The typed parameters from the file's bytes; ``CatalogError`` names every bad key."""
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise CatalogError(path, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from None
+        raise _invalid(path, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from None
     if not isinstance(data, dict):
-        raise CatalogError(path, ["the file must be a mapping of settlement_version, clauses, parameters"])
+        raise _invalid(path, ["the file must be a mapping of settlement_version, clauses, parameters"])
     try:
         settlement = Settlement.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError(path, problems_of(exc, data)) from None
+        raise _invalid(path, problems_of(exc, data)) from None
     settlement._sha256 = hashlib.sha256(raw).hexdigest()
     return settlement
 
