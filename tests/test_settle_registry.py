@@ -343,3 +343,14 @@ def test_missing_or_invalid_parameters_are_named_by_the_cli(
         f"error: settlement parameters {folder / 'settlement.yaml'} are invalid: "
         "parameters: unknown key 'ratios' (did you mean 'ratio'?)"
     )
+
+
+def test_a_claim_id_repeated_in_the_file_is_settled_once(sreg: Registry, tmp_path: Path) -> None:
+    _certify(sreg, tmp_path)
+    rows = [_claim("J1", "2025-01-10", "300.00"), _claim("J1", "2025-01-10", "300.00")]
+    proc = settle(str(write_jsonl(tmp_path / "c.jsonl", rows)), "--json")
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert lines[0] == lines[1] and lines[0]["fund"] == "65.00"
+    summary = lines[-1]["summary"]
+    assert (summary["claims"], summary["repeated_in_file"], summary["fund"]) == (1, 1, "65.00")
+    assert _accumulators(sreg) == {("2025", "起付标准"): "200.00", ("2025", HT): "65.00"}

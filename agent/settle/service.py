@@ -172,12 +172,13 @@ def summarize(
     results: list[dict[str, Any]], bad: list[BadLine], counts: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
     """Totals of a run: money, payable claims, reason codes, bad lines, speed."""
-    total = sum((Decimal(r["total"]) for r in results), Decimal("0.00"))
-    fund = sum((Decimal(r["fund"]) for r in results), Decimal("0.00"))
-    reasons = Counter(code for r in results for code in r["reason_codes"])
+    once = list({r["claim_id"]: r for r in results}.values())  # a claim_id repeated in the file counts once
+    total = sum((Decimal(r["total"]) for r in once), Decimal("0.00"))
+    fund = sum((Decimal(r["fund"]) for r in once), Decimal("0.00"))
+    reasons = Counter(code for r in once for code in r["reason_codes"])
     return {
-        "claims": len(results),
-        "payable": sum(1 for r in results if r["payable"]),
+        "claims": len(once),
+        "payable": sum(1 for r in once if r["payable"]),
         "total": str(total),
         "fund": str(fund),
         "self_pay": str(total - fund),
