@@ -59,6 +59,7 @@ eval: setup
 	$(BIN)/certreview eval eval/datasets/blind-messy1 --report out/eval-blind-messy1.md $(BLIND_GATES) --min-field-accuracy 0.85
 	$(BIN)/certreview eval eval/datasets/blind-assert2 --report out/eval-blind-assert2.md $(BLIND_GATES) --min-field-accuracy 0.85
 	$(BIN)/certreview eval eval/datasets/blind-messy2 --report out/eval-blind-messy2.md $(BLIND_GATES)
+	$(BIN)/certreview eval --claims eval/claims/settle-dev --min-settle-exact 1.0
 	$(BIN)/certreview icd eval eval/icd/official.yaml --min-category 0.9 --min-code 0.8
 	$(BIN)/certreview icd eval eval/icd/clinical.yaml --min-category 0.9 --min-code 0.8
 
@@ -70,6 +71,7 @@ test: lint typecheck unit eval eval-retrieval
 
 bench: setup
 	$(PY) -m eval.bench
+	$(PY) -m eval.bench_settle
 
 # Messages (English msgids in the source, Chinese in the catalogue): every _()/N_() string and every
 # --help text into the template, merged into zh_CN.po (a new entry is empty: translate it there;

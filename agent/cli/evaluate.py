@@ -43,6 +43,12 @@ _MinMrr = Annotated[float | None, typer.Option(help="Gate for --kb-queries: hybr
 _Compare = Annotated[
     tuple[Path, Path] | None, typer.Option("--compare", help="OLD.json NEW.json: print the delta of every metric.")
 ]
+_Claims = Annotated[
+    Path | None, typer.Option("--claims", help="A claims set (eval/claims/<set>/): settle it in a throwaway registry.")
+]
+_MinSettleExact = Annotated[
+    float | None, typer.Option(help="Gate for --claims: share of claims exact to the cent in fund and self-pay.")
+]
 _Agreement = Annotated[
     bool, typer.Option("--agreement", help="AI–human agreement from the registry's recorded decisions.")
 ]
@@ -67,6 +73,8 @@ def eval_cmd(
     min_mrr: _MinMrr = None,
     compare: _Compare = None,
     agreement: _Agreement = False,
+    claims: _Claims = None,
+    min_settle_exact: _MinSettleExact = None,
 ) -> None:
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (docs/RULES.md, scoring), with gates for CI: any failed gate exits 1 and is named."""
@@ -80,6 +88,8 @@ def eval_cmd(
     check_file_targets({"--report": report})  # before the run: a bad path loses nothing
     if compare:
         return compare_runs(compare, as_json)
+    if claims is not None:
+        return score_claims(claims, as_json, min_settle_exact)
     if dataset is None and kb_queries is None:
         raise InvalidInputError(
             _("nothing to evaluate"), _("Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")
@@ -94,6 +104,26 @@ def eval_cmd(
         failed += score_dataset(result, dataset, backend, workers, gates, report, failed)
     gated = any(v is not None for v in (*gates.values(), min_recall, min_mrr))
     finish(result, failed, as_json, gated=gated)
+
+
+def score_claims(folder: Path, as_json: bool, min_settle_exact: float | None) -> None:
+    """``--claims DIR``: the parts whose gold files the set holds, each gated."""
+    from agent.cli.common import get_settings
+    from agent.core.errors import InvalidInputError
+    from eval.settle_eval import evaluate_settlement, has_settlement_gold, settlement_gates
+
+    if not folder.is_dir():
+        raise InvalidInputError(f"--claims {folder}: not a folder", "Pass a claims set such as eval/claims/settle-dev.")
+    result: dict[str, Any] = {}
+    failed: list[str] = []
+    if has_settlement_gold(folder):
+        result["settlement"] = evaluate_settlement(folder, get_settings())
+        failed += settlement_gates(result["settlement"], min_settle_exact)
+        if not as_json:
+            from agent.report.settlement import render_settle_eval
+
+            render_settle_eval(result["settlement"])
+    finish(result, failed, as_json, gated=min_settle_exact is not None)
 
 
 def compare_runs(paths: tuple[Path, Path], as_json: bool) -> None:

@@ -47,19 +47,31 @@ def read_lines(path: Path, model: type[M]) -> tuple[list[tuple[int, M]], list[Ba
     for lineno, raw in _numbered(path):
         if not raw.strip():
             continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            bad.append(BadLine(lineno, None, _("not valid JSON ({error})", error=exc.msg)))
-            continue
-        if not isinstance(obj, dict):
-            bad.append(BadLine(lineno, None, _("not a JSON object")))
-            continue
-        try:
-            good.append((lineno, model.model_validate(obj)))
-        except ValidationError as exc:
-            bad.append(BadLine(lineno, *_first_error(exc)))
+        parsed = parse_line(lineno, raw, model)
+        if isinstance(parsed, BadLine):
+            bad.append(parsed)
+        else:
+            good.append((lineno, parsed))
     return good, bad
+
+
+def parse_line(lineno: int, raw: str, model: type[M]) -> M | BadLine:
+    """One line validated as ``model``, or the BadLine that says why not."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return BadLine(lineno, None, _("not valid JSON ({error})", error=exc.msg))
+    if not isinstance(obj, dict):
+        return BadLine(lineno, None, _("not a JSON object"))
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        return BadLine(lineno, *_first_error(exc))
+
+
+def not_utf8(path: Path) -> InvalidInputError:
+    """The error of a file that is not UTF-8 text."""
+    return InvalidInputError(_("{path}: not UTF-8 text", path=path), _("Save the file as UTF-8 JSON Lines."))
 
 
 def _numbered(path: Path) -> Iterator[tuple[int, str]]:
@@ -67,6 +79,4 @@ def _numbered(path: Path) -> Iterator[tuple[int, str]]:
         with path.open(encoding="utf-8-sig") as fh:
             yield from enumerate(fh, 1)
     except UnicodeDecodeError:
-        raise InvalidInputError(
-            _("{path}: not UTF-8 text", path=path), _("Save the file as UTF-8 JSON Lines.")
-        ) from None
+        raise not_utf8(path) from None

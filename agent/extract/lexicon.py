@@ -13,7 +13,8 @@ import yaml
 from agent.coding.coder import CodeMatch, code_name
 from agent.coding.tumours import raw_table, raw_types
 from agent.core.criteria import Modality
-from agent.core.resources import package_file
+from agent.core.items import ITEMS_FILE, load_items
+from agent.core.resources import data_folder, package_file
 
 # the treatment modalities of RULES.md §4, in the order forms list them: one list, the catalogue's type
 MODALITIES: tuple[str, ...] = get_args(Modality)
@@ -63,11 +64,19 @@ class Lexicon:
     disease_name_re: re.Pattern[str]
 
 
+def table_drugs() -> dict[str, str]:
+    """The shipped item table's generics that have a modality (adjuvant drugs have none, so they
+    name no treatment)."""
+    table = load_items(data_folder("knowledge_base") / ITEMS_FILE)
+    return {g: item.modality for g, item in table.items.items() if item.modality is not None}
+
+
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
     """Load and compile the lexicon."""
     data = yaml.safe_load(package_file("agent.extract", "lexicon.yaml").read_text(encoding="utf-8"))
     drug_modality = {d: mod for mod, names in data["drugs"].items() for d in names}
+    drug_modality |= table_drugs()  # the item table says what its generics are
     word_mods: dict[str, list[str]] = {}
     for mod, words in data["treatment_words"].items():
         for w in words:

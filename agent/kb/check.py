@@ -1,5 +1,5 @@
-"""`kb check`: the catalogue loads with every key known, and agrees with the knowledge base and
-the extraction lexicon."""
+"""`kb check`: the catalogue, the item table and the settlement parameters load with every key
+known, and agree with the knowledge base and the extraction lexicon."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from pathlib import Path
 
 from agent.core.catalog import Catalog, CatalogError, TransplantDisease, load_catalog
 from agent.core.i18n import _
+from agent.core.items import items_path, load_items
 from agent.core.models import Clause
+from agent.core.settlement import load_settlement, settlement_path
 from agent.extract.lexicon import lexicon
 from agent.kb.topics import TOPICS
 
@@ -19,7 +21,25 @@ def check_catalog(clauses: list[Clause], path: Path) -> list[str]:
         catalog = load_catalog(path)
     except CatalogError as exc:
         return [f"{path}: {p}" for p in exc.problems]
-    return check_kb(clauses, catalog)
+    return check_kb(clauses, catalog) + check_beside(clauses, path)
+
+
+def check_beside(clauses: list[Clause], catalog_path: Path) -> list[str]:
+    """Problems of the item table and the settlement parameters beside the catalogue: each key
+    their typed loads reject, else each clause id the knowledge base does not hold."""
+    by_id = {c.clause_id for c in clauses}
+    problems: list[str] = []
+    named: list[tuple[str, str]] = []
+    for path in (items_path(catalog_path), settlement_path(catalog_path)):
+        try:
+            if path.name == "items.yaml":
+                named += [(f"{path.name} clause_id", load_items(path).clause_id)]
+            else:
+                named += [(f"{path.name} {w}", cid) for w, cid in load_settlement(path).all_clause_ids()]
+        except CatalogError as exc:
+            problems += [f"{path}: {p}" for p in exc.problems]
+    problems += [f"{where}: clause {cid} is not in the knowledge base" for where, cid in named if cid not in by_id]
+    return problems
 
 
 def check_kb(clauses: list[Clause], catalog: Catalog) -> list[str]:
