@@ -20,6 +20,7 @@ from agent.cli.icd import icd_app
 from agent.cli.kb import kb_app
 from agent.cli.llm import llm_app
 from agent.cli.registry import decide, registry_app
+from agent.cli.supervise import supervise_cmd
 
 if TYPE_CHECKING:
     from agent.core.errors import CertreviewError
@@ -220,6 +221,7 @@ def _triage(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+app.command("supervise")(supervise_cmd)
 app.command("eval")(eval_cmd)
 app.add_typer(kb_app, name="kb")
 app.add_typer(icd_app, name="icd")
