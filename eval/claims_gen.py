@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-T, D, O, H, G = "恶性肿瘤门诊治疗", "尿毒症透析", "器官移植术后抗排异治疗", "高血压（伴并发症）", "糖尿病（伴并发症）"
+T, D, OT, H, G = "恶性肿瘤门诊治疗", "尿毒症透析", "器官移植术后抗排异治疗", "高血压（伴并发症）", "糖尿病（伴并发症）"
 # per disease: the drugs of a routine monthly claim (one per class group) and their catalogue class
 ROUTINE: dict[str, list[tuple[str, str]]] = {
     T: [("卡培他滨", "乙"), ("来曲唑", "乙")],
     D: [("司维拉姆", "乙"), ("骨化三醇", "甲")],
-    O: [("吗替麦考酚酯", "乙"), ("西罗莫司", "乙")],
+    OT: [("吗替麦考酚酯", "乙"), ("西罗莫司", "乙")],
     H: [("氨氯地平", "甲"), ("美托洛尔", "甲")],
     G: [("二甲双胍", "甲"), ("西格列汀", "乙")],
 }
@@ -106,8 +106,12 @@ class World:
                 "scheme": "职工医保",
                 "insured_region_code": "370900",
                 "service_date": day.isoformat(),
-                "hospital": {"code": hospital, "name": f"医院{hospital[-4:]}", "region_code": HOSPITALS[hospital],
-                             "designated": True},
+                "hospital": {
+                    "code": hospital,
+                    "name": f"医院{hospital[-4:]}",
+                    "region_code": HOSPITALS[hospital],
+                    "designated": True,
+                },
                 "cross_region_filing": None,
                 "disease": disease,
                 "items": [
@@ -171,7 +175,7 @@ def sv01_near(w: World, k: int) -> None:
 
 def sv02(w: World, k: int) -> None:
     """Claims on and after the date of death, certified or not (SV01/SV03 do not apply)."""
-    disease = [O, D, H][k % 3]
+    disease = [OT, D, H][k % 3]
     pid = w.person(disease if k % 4 else None)
     death = _d(60 + k)
     if k % 4:  # certified: an earlier claim is covered
@@ -190,7 +194,7 @@ def sv02_near(w: World, k: int) -> None:
 
 def sv03(w: World, k: int) -> None:
     """Claims on or after an exit by insurance stopped / moved out."""
-    disease = [G, T, O][k % 3]
+    disease = [G, T, OT][k % 3]
     pid = w.person(disease)
     exit_day = _d(50 + k)
     w.claim(pid, disease, exit_day - dt.timedelta(days=40), routine(disease))
@@ -209,7 +213,13 @@ def sv03_near(w: World, k: int) -> None:
     w.claim(pid2, G, _d(25 + k), routine(G))
 
 
-MISMATCH = [(H, "他克莫司", "乙"), (G, "奥希替尼", "乙"), (D, "氨氯地平", "甲"), (T, "二甲双胍", "甲"), (O, "血液透析", "甲")]
+MISMATCH = [
+    (H, "他克莫司", "乙"),
+    (G, "奥希替尼", "乙"),
+    (D, "氨氯地平", "甲"),
+    (T, "二甲双胍", "甲"),
+    (OT, "血液透析", "甲"),
+]
 
 
 def sv04(w: World, k: int) -> None:
@@ -268,7 +278,7 @@ def sv06_near(w: World, k: int) -> None:
         w.claim(pid, D, first + dt.timedelta(days=prev_ds * 8 // 10 + 3), [("血液透析", "甲", None)])
 
 
-HIGH_VALUE = {O: ("他克莫司", "乙"), T: ("奥希替尼", "乙"), G: ("利拉鲁肽", "乙")}
+HIGH_VALUE = {OT: ("他克莫司", "乙"), T: ("奥希替尼", "乙"), G: ("利拉鲁肽", "乙")}
 
 
 def sv07(w: World, k: int) -> None:
@@ -324,9 +334,13 @@ def sv08_near(w: World, k: int) -> None:
     w.claim(pid, disease, day + dt.timedelta(days=k % 2), [(b, cb, 30)], "H370911001" if k % 2 == 0 else "H370102001")
 
 
-DUPLICATES = [(H, [("氨氯地平", "甲"), ("硝苯地平", "甲")]), (H, [("缬沙坦", "乙"), ("厄贝沙坦", "乙")]),
-              (T, [("卡培他滨", "乙"), ("替吉奥", "乙")]), (O, [("他克莫司", "乙"), ("环孢素", "乙")]),
-              (G, [("达格列净", "乙"), ("恩格列净", "乙")])]
+DUPLICATES = [
+    (H, [("氨氯地平", "甲"), ("硝苯地平", "甲")]),
+    (H, [("缬沙坦", "乙"), ("厄贝沙坦", "乙")]),
+    (T, [("卡培他滨", "乙"), ("替吉奥", "乙")]),
+    (OT, [("他克莫司", "乙"), ("环孢素", "乙")]),
+    (G, [("达格列净", "乙"), ("恩格列净", "乙")]),
+]
 
 
 def sv09(w: World, k: int) -> None:
@@ -339,7 +353,9 @@ def sv09(w: World, k: int) -> None:
 def sv09_near(w: World, k: int) -> None:
     """Two groups in one claim; the same generic on two lines of one claim."""
     pid = w.person(H)
-    items = [("氨氯地平", "甲", 30), ("缬沙坦", "乙", 30)] if k % 2 else [("氨氯地平", "甲", 15), ("氨氯地平", "甲", 15)]
+    items: list[tuple[str, str, int | None]] = (
+        [("氨氯地平", "甲", 30), ("缬沙坦", "乙", 30)] if k % 2 else [("氨氯地平", "甲", 15), ("氨氯地平", "甲", 15)]
+    )
     w.claim(pid, H, _d(60 + k), items)
 
 
@@ -416,9 +432,13 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
+def _doc(fn: Callable[[World, int], None]) -> str:
+    return " ".join((fn.__doc__ or "").split())
+
+
 def _readme(w: World, seed: int, persons: int, planted: int, near: int) -> str:
     rows = "\n".join(
-        f"| {r} | {w.planted[r]} | {sum(1 for x, _ in w.flags if x == r)} | {w.near[r]} | {(PLANTS[r][1].__doc__ or '').strip()} |"
+        f"| {r} | {w.planted[r]} | {sum(1 for x, _ in w.flags if x == r)} | {w.near[r]} | {_doc(PLANTS[r][1])} |"
         for r in PLANTS
     )
     return f"""# Generated supervision set (eval/claims_gen.py, seed {seed})

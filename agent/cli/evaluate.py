@@ -42,6 +42,16 @@ _MinMrr = Annotated[float | None, typer.Option(help="Gate for --kb-queries: hybr
 _Compare = Annotated[
     tuple[Path, Path] | None, typer.Option("--compare", help="OLD.json NEW.json: print the delta of every metric.")
 ]
+_Claims = Annotated[
+    Path | None,
+    typer.Option(
+        "--claims", help="A claims set (eval/claims/<set>/): supervision scored per rule (precision, recall)."
+    ),
+]
+_MinRulePrecision = Annotated[
+    float | None, typer.Option(help="Gate for --claims: fail when any rule's precision is below.")
+]
+_MinRuleRecall = Annotated[float | None, typer.Option(help="Gate for --claims: fail when any rule's recall is below.")]
 _Agreement = Annotated[
     bool, typer.Option("--agreement", help="AI–human agreement from the registry's recorded decisions.")
 ]
@@ -66,6 +76,9 @@ def eval_cmd(
     min_mrr: _MinMrr = None,
     compare: _Compare = None,
     agreement: _Agreement = False,
+    claims: _Claims = None,
+    min_rule_precision: _MinRulePrecision = None,
+    min_rule_recall: _MinRuleRecall = None,
 ) -> None:
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (docs/RULES.md, scoring), with gates for CI: any failed gate exits 1 and is named."""
@@ -79,8 +92,10 @@ def eval_cmd(
     check_file_targets({"--report": report})  # before the run: a bad path loses nothing
     if compare:
         return compare_runs(compare, as_json)
-    if dataset is None and kb_queries is None:
-        raise InvalidInputError("nothing to evaluate", "Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")
+    if dataset is None and kb_queries is None and claims is None:
+        raise InvalidInputError(
+            "nothing to evaluate", "Pass DATASET_DIR, --kb-queries FILE, --claims DIR or --compare OLD NEW."
+        )
     limits = (min_decision_accuracy, max_false_approve, min_field_accuracy, min_citation_coverage)
     gates = dict(zip(DATASET_GATES, (*limits, max_p95_ms, min_grounding, min_reason_recall), strict=True))
     result: dict[str, Any] = {}
@@ -89,7 +104,9 @@ def eval_cmd(
         failed += score_queries(result, kb_queries, k, backend, min_recall=min_recall, min_mrr=min_mrr)
     if dataset is not None:
         failed += score_dataset(result, dataset, backend, workers, gates, report, failed)
-    gated = any(v is not None for v in (*gates.values(), min_recall, min_mrr))
+    if claims is not None:
+        failed += score_claims(result, claims, min_rule_precision, min_rule_recall)
+    gated = any(v is not None for v in (*gates.values(), min_recall, min_mrr, min_rule_precision, min_rule_recall))
     finish(result, failed, as_json, gated=gated)
 
 
@@ -160,6 +177,22 @@ def score_dataset(
     return failed
 
 
+def score_claims(
+    result: dict[str, Any], claims: Path, min_precision: float | None, min_recall: float | None
+) -> list[str]:
+    """``--claims``: supervision scored into ``result["supervision"]`` when the set has gold flags;
+    the failed rule gates."""
+    from agent.core.errors import InvalidInputError
+    from eval.supervise_eval import FLAGS_FILE, check_rule_gates, score_supervision
+
+    if not (claims / FLAGS_FILE).is_file():
+        raise InvalidInputError(
+            f"--claims {claims}: no {FLAGS_FILE}", "A claims set holds the gold files of CLAIMS.md."
+        )
+    result["supervision"] = score_supervision(claims)
+    return check_rule_gates(result["supervision"], min_precision, min_recall)
+
+
 def finish(result: dict[str, Any], failed: list[str], as_json: bool, *, gated: bool) -> None:
     """Print the result, then each failed gate; exit 1 when any failed. ``gated``: some gate
     was set, so a clean run says that all passed."""
@@ -172,6 +205,10 @@ def finish(result: dict[str, Any], failed: list[str], as_json: bool, *, gated: b
         from agent.report.terminal import render_eval
 
         render_eval(result)
+        if "supervision" in result:
+            from agent.report.supervision import render_rule_scores
+
+            render_rule_scores(result["supervision"])
     for f in failed:
         err.print(f"[bold red]gate failed:[/bold red] {f}")
     if failed:

@@ -100,9 +100,7 @@ SHAPES: dict[str, tuple[type[Strict], frozenset[str]]] = {
     "oversupply": (OversupplyParams, frozenset({"service_date", "disease", "generic", "days_supply"})),
     "early_refill": (
         RefillParams,
-        frozenset(
-            {"service_date", "generic", "prev_claim_id", "prev_service_date", "prev_days_supply", "gap_days"}
-        ),
+        frozenset({"service_date", "generic", "prev_claim_id", "prev_service_date", "prev_days_supply", "gap_days"}),
     ),
     "multi_hospital": (HospitalsParams, frozenset({"generic", "first_date", "last_date", "hospitals"})),
     "same_day_cities": (CitiesParams, frozenset({"service_date", "cities", "city_list"})),

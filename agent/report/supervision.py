@@ -34,12 +34,28 @@ def jsonl(sup: Supervision) -> str:
 def render_supervision(sup: Supervision, paths: dict[str, Any] | None = None) -> None:
     """The summary by rule as a table, then the totals and the bad lines (to stderr)."""
     s = sup.summary()
-    t = Table("rule", "code", "severity", "flags", "claims", "amount at risk", "clause", header_style="bold",
-              title="智能监管 supervision")
+    t = Table(
+        "rule",
+        "code",
+        "severity",
+        "flags",
+        "claims",
+        "amount at risk",
+        "clause",
+        header_style="bold",
+        title="智能监管 supervision",
+    )
     for r in s["by_rule"]:
         style = "red" if r["severity"] == "violation" else "yellow"
-        t.add_row(r["rule"], r["code"], f"[{style}]{SEVERITY_CN[r['severity']]}[/]", str(r["flags"]),
-                  str(r["claims"]), r["amount_at_risk"], escape(r["clause_id"]))
+        t.add_row(
+            r["rule"],
+            r["code"],
+            f"[{style}]{SEVERITY_CN[r['severity']]}[/]",
+            str(r["flags"]),
+            str(r["claims"]),
+            r["amount_at_risk"],
+            escape(r["clause_id"]),
+        )
     out.print(t)
     out.print(
         f"{s['claims']} claims, {s['flags']} flags on {s['claims_flagged']} claims of {s['persons_flagged']} "
@@ -102,7 +118,7 @@ def persons(sup: Supervision) -> list[dict[str, Any]]:
     flags_of: dict[str, list[Flag]] = defaultdict(list)
     for f in sup.flags:
         flags_of[f.id_number].append(f)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for pid, fl in flags_of.items():
         ids = {cid for f in fl for cid in f.claim_ids}
         at_risk = sum((by_claim[i].total for i in ids), Decimal("0.00"))
@@ -128,18 +144,45 @@ def supervision_html(sup: Supervision) -> str:
     )
     people = persons(sup)
     by_rule = [
-        r | {"flag_list": [f for f in sup.flags if f.rule == r["rule"]][:500], "severity_cn": SEVERITY_CN[r["severity"]]}
+        r
+        | {"flag_list": [f for f in sup.flags if f.rule == r["rule"]][:500], "severity_cn": SEVERITY_CN[r["severity"]]}
         for r in sup.summary()["by_rule"]
     ]
-    return (
-        env.get_template("supervise.html.j2")
-        .render(
-            summary=sup.summary(),
-            by_rule=by_rule,
-            persons=people[:MAX_PERSONS],
-            persons_total=len(people),
-            bad_lines=sup.bad_lines,
-            severity_cn=SEVERITY_CN,
-            version=__version__,
-        )
+    return env.get_template("supervise.html.j2").render(
+        summary=sup.summary(),
+        by_rule=by_rule,
+        persons=people[:MAX_PERSONS],
+        persons_total=len(people),
+        bad_lines=sup.bad_lines,
+        severity_cn=SEVERITY_CN,
+        version=__version__,
     )
+
+
+def render_rule_scores(metrics: dict[str, Any]) -> None:
+    """``eval --claims``: precision and recall per rule over (rule, claim_id) pairs."""
+    t = Table(
+        "rule",
+        "precision",
+        "recall",
+        "found",
+        "expected",
+        "false positives",
+        "missed",
+        header_style="bold",
+        title=f"supervision · {metrics['claims']} claims",
+    )
+    for rule, m in metrics["rules"].items():
+        t.add_row(
+            rule,
+            str(m["precision"]),
+            str(m["recall"]),
+            str(m["found"]),
+            str(m["expected"]),
+            escape(", ".join(m["false_positives"][:3])),
+            escape(", ".join(m["missed"][:3])),
+        )
+    out.print(t)
+    if "bad_lines" in metrics:
+        b = metrics["bad_lines"]
+        out.print(f"bad lines: {b['matched']} of {b['expected']} expected found ({b['found']} reported)")

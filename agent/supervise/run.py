@@ -94,9 +94,7 @@ def registry_rows(reg: Registry) -> tuple[list[tuple[Any, ...]], list[tuple[Any,
     """Certifications and status events as rows, through SQLAlchemy (any registry database)."""
     c, e = Certification, StatusEvent
     with reg.read() as s:
-        certs = s.execute(
-            select(c.id_number, c.disease, c.valid_from, c.valid_until, c.exit_date, c.exit_reason)
-        ).all()
+        certs = s.execute(select(c.id_number, c.disease, c.valid_from, c.valid_until, c.exit_date, c.exit_reason)).all()
         events = s.execute(select(e.id_number, e.type, e.date)).all()
     return [tuple(r) for r in certs], [tuple(r) for r in events]
 

@@ -197,7 +197,8 @@ def rule_sql(rule: Rule) -> str:
 def unless_sql(rule: Rule, view: str) -> str:
     """Rows of ``view`` (the rule's own result) whose claim no rule of ``rule.unless`` flagged."""
     conds = "".join(
-        f" LEFT JOIN (SELECT DISTINCT claim_id FROM r_{u}) u{n} ON u{n}.claim_id = q.claim_id" for n, u in enumerate(rule.unless)
+        f" LEFT JOIN (SELECT DISTINCT claim_id FROM r_{u}) u{n} ON u{n}.claim_id = q.claim_id"
+        for n, u in enumerate(rule.unless)
     )
     nulls = " AND ".join(f"u{n}.claim_id IS NULL" for n in range(len(rule.unless))) or "1 = 1"
     return f"SELECT q.* FROM {view} q{conds} WHERE {nulls}"
