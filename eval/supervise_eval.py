@@ -64,7 +64,8 @@ def score_supervision(dataset: Path, engine: str = "duckdb") -> dict[str, Any]:
     from agent.registry.certs import import_certifications
     from agent.registry.events import import_events
     from agent.registry.store import open_registry
-    from agent.supervise.run import read_claims_file, registry_rows, supervise
+    from agent.supervise.reader import read_claims_file
+    from agent.supervise.run import registry_rows, supervise
 
     if not (dataset / FLAGS_FILE).is_file():
         raise InvalidInputError(f"{dataset}: no {FLAGS_FILE}", "A claims set needs the gold flags to be scored.")
@@ -77,10 +78,10 @@ def score_supervision(dataset: Path, engine: str = "duckdb") -> dict[str, Any]:
             import_certifications(reg, dataset / "certifications.jsonl", catalog)
             if (dataset / "events.jsonl").is_file():
                 import_events(reg, dataset / "events.jsonl")
-            claims, bad = read_claims_file(dataset / "claims.jsonl")
+            read = read_claims_file(dataset / "claims.jsonl")
             rules = load_rules(rules_path(settings.catalog_path))
             items = load_items(items_path(settings.catalog_path))
-            result = supervise(claims, bad, registry_rows(reg), items, rules, engine, catalog)
+            result = supervise(read, registry_rows(reg), items, rules, engine, catalog)
         finally:
             reg.close()
     found = {(f.rule, cid) for f in result.flags for cid in f.claim_ids}

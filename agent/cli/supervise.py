@@ -65,7 +65,8 @@ def _supervise(claims: Path, as_json: bool, html: Path | None, out: Path | None,
     from agent.registry.store import open_registry
     from agent.report.outputs import publish_dir, write_file
     from agent.report.supervision import jsonl, render_supervision, report_bad_lines, supervision_html
-    from agent.supervise.run import read_claims_file, registry_rows, supervise
+    from agent.supervise.reader import read_claims_file
+    from agent.supervise.run import registry_rows, supervise
 
     settings = Settings()
     rules = load_rules(rules_path(settings.catalog_path))
@@ -77,13 +78,13 @@ def _supervise(claims: Path, as_json: bool, html: Path | None, out: Path | None,
             "Import the certifications first: certreview registry import certifications.jsonl "
             "(and certreview registry events import events.jsonl).",
         )
-    good, bad = read_claims_file(claims)
+    read = read_claims_file(claims)
     reg = open_registry(settings)
     try:
         rows = registry_rows(reg)
     finally:
         reg.close()
-    sup = supervise(good, bad, rows, items, rules, engine, catalog)
+    sup = supervise(read, rows, items, rules, engine, catalog)
     paths: dict[str, Path] = {}
     if html is not None:
         paths["report"] = write_file(html, supervision_html(sup))

@@ -18,6 +18,7 @@ from agent.core.resources import package_file
 from agent.report.terminal import err, out
 from agent.supervise.flags import Flag
 from agent.supervise.run import Supervision
+from agent.supervise.tables import date_of
 
 SEVERITY_CN = {"violation": "明确违规", "suspicious": "可疑"}
 MAX_PERSONS = 300  # the HTML lists the persons with the most at risk first; the JSON has all
@@ -77,20 +78,20 @@ def report_bad_lines(sup: Supervision) -> None:
 def _timeline(claims: list[Any], flagged: dict[str, list[Flag]]) -> dict[str, Any]:
     """An SVG timeline of one person's claims: one lane per hospital, a dot per claim (red: a
     violation, orange: suspicious only, grey: not flagged), the rules in each dot's tooltip."""
-    claims = sorted(claims, key=lambda c: (c.service_date, c.claim_id))
-    first, last = claims[0].service_date, claims[-1].service_date
+    claims = sorted(claims, key=lambda c: (c.service_day, c.claim_id))
+    first, last = date_of(claims[0].service_day), date_of(claims[-1].service_day)
     span = max((last - first).days, 1)
-    lanes = list(dict.fromkeys(c.hospital.code for c in claims))
+    lanes = list(dict.fromkeys(c.hospital_code for c in claims))
     dots = []
     for c in claims:
         fl = flagged.get(c.claim_id, [])
         sev = "violation" if any(f.severity == "violation" for f in fl) else ("suspicious" if fl else "none")
         dots.append(
             {
-                "x": LEFT + round((c.service_date - first).days / span * (WIDTH - LEFT - 20)),
-                "y": 24 + lanes.index(c.hospital.code) * LANE,
+                "x": LEFT + round((date_of(c.service_day) - first).days / span * (WIDTH - LEFT - 20)),
+                "y": 24 + lanes.index(c.hospital_code) * LANE,
                 "sev": sev,
-                "title": f"{c.claim_id} {c.service_date} {c.hospital.code} {c.total}元 "
+                "title": f"{c.claim_id} {date_of(c.service_day)} {c.hospital_code} {c.total_cents / 100:.2f}元 "
                 + " ".join(sorted({f.rule for f in fl})),
             }
         )
@@ -111,17 +112,17 @@ def _ticks(first: dt.date, last: dt.date, span: int) -> list[dict[str, Any]]:
 
 def persons(sup: Supervision) -> list[dict[str, Any]]:
     """Flagged persons, most at risk first: their flags, amount at risk and timeline."""
-    by_claim = {c.claim_id: c for c in sup.claims}
-    claims_of: dict[str, list[Any]] = defaultdict(list)
-    for c in sup.claims:
-        claims_of[c.id_number].append(c)
     flags_of: dict[str, list[Flag]] = defaultdict(list)
     for f in sup.flags:
         flags_of[f.id_number].append(f)
+    claims_of: dict[str, list[Any]] = defaultdict(list)
+    for c in sup.claims:
+        if c.id_number in flags_of:
+            claims_of[c.id_number].append(c)
     rows: list[dict[str, Any]] = []
     for pid, fl in flags_of.items():
         ids = {cid for f in fl for cid in f.claim_ids}
-        at_risk = sum((by_claim[i].total for i in ids), Decimal("0.00"))
+        at_risk = sum((sup.totals[i] for i in ids), Decimal("0.00"))
         rows.append({"id_number": pid, "flags": fl, "amount_at_risk": at_risk, "claims": len(claims_of[pid])})
     rows.sort(key=lambda r: (-r["amount_at_risk"], r["id_number"]))
     for r in rows[:MAX_PERSONS]:

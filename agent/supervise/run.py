@@ -1,4 +1,4 @@
-"""``supervise``: read the claims file (bad lines named and skipped), load the claims, the
+"""``supervise``: load the claims (agent.supervise.reader; bad lines named and skipped), the
 registry and the item table into the engine, run every rule's SQL in dependency order, and
 group the rows into flags with a summary by rule (CLAIMS.md §5)."""
 
@@ -7,12 +7,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
 
-from agent.claims.lines import BadLine, ClaimLine, read_claims
+from agent.claims.lines import BadLine
 from agent.core.catalog import Catalog
 from agent.core.items import ItemTable
 from agent.core.supervision import RuleSet
@@ -20,8 +20,8 @@ from agent.registry.certs import canonical_disease
 from agent.registry.store import Registry
 from agent.registry.tables import Certification, StatusEvent
 from agent.supervise.engines import make_engine
-from agent.supervise.errors import ClaimsFileError
 from agent.supervise.flags import Flag, findings
+from agent.supervise.reader import ClaimRow, ClaimsRead
 from agent.supervise.shapes import rule_sql, unless_sql
 from agent.supervise.tables import Tables, add_claims, add_item_table, add_registry
 
@@ -32,14 +32,27 @@ class Supervision:
 
     flags: list[Flag]
     rules: RuleSet
-    claims: list[ClaimLine]
+    claims: list[ClaimRow]
     bad_lines: list[BadLine]
     engine: str
     seconds: dict[str, float] = field(default_factory=dict)
 
+    @cached_property
+    def totals(self) -> dict[str, Decimal]:
+        """Each flagged claim's total in yuan."""
+        flagged = {cid for f in self.flags for cid in f.claim_ids}
+        return {c.claim_id: Decimal(c.total_cents).scaleb(-2) for c in self.claims if c.claim_id in flagged}
+
+    @cached_property
+    def _summary(self) -> dict[str, Any]:
+        return self._summarise()
+
     def summary(self) -> dict[str, Any]:
         """Counts by rule (flags, claims, amount at risk = the flagged claims' totals) and overall."""
-        totals = {c.claim_id: c.total for c in self.claims}
+        return self._summary
+
+    def _summarise(self) -> dict[str, Any]:
+        totals = self.totals
         by_rule = []
         for r in self.rules.rules:
             mine = [f for f in self.flags if f.rule == r.rule]
@@ -69,27 +82,6 @@ class Supervision:
         }
 
 
-def read_claims_file(path: Path) -> tuple[list[tuple[int, ClaimLine]], list[BadLine]]:
-    """The valid claims of ``path`` and its bad lines; a second line with a claim_id already
-    seen is a bad line too (the rules key on claim_id)."""
-    good, bad = read_claims(path)
-    seen: dict[str, int] = {}
-    kept = []
-    for line, claim in good:
-        if claim.claim_id in seen:
-            bad.append(BadLine(line, "claim_id", f"claim_id already used on line {seen[claim.claim_id]}"))
-            continue
-        seen[claim.claim_id] = line
-        kept.append((line, claim))
-    bad.sort(key=lambda b: b.line)
-    if not kept:
-        raise ClaimsFileError(
-            f"{path}: no valid claim line ({len(bad)} bad)",
-            "Each line must be one claim of shared/CLAIMS.md §3; `certreview supervise` names the bad lines.",
-        )
-    return kept, bad
-
-
 def registry_rows(reg: Registry) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Certifications and status events as rows, through SQLAlchemy (any registry database)."""
     c, e = Certification, StatusEvent
@@ -100,8 +92,7 @@ def registry_rows(reg: Registry) -> tuple[list[tuple[Any, ...]], list[tuple[Any,
 
 
 def supervise(
-    claims: list[tuple[int, ClaimLine]],
-    bad: list[BadLine],
+    read: ClaimsRead,
     registry: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]],
     items: ItemTable,
     rules: RuleSet,
@@ -112,7 +103,7 @@ def supervise(
     diseases named by ``catalog`` as the registry names them)."""
     t0 = time.perf_counter()
     tables = Tables()
-    add_claims(tables, claims, lambda name: canonical_disease(catalog, name) or name)
+    add_claims(tables, read, lambda name: canonical_disease(catalog, name) or name)
     add_registry(tables, *registry)
     add_item_table(tables, items)
     t1 = time.perf_counter()
@@ -134,4 +125,4 @@ def supervise(
     order = {r.rule: n for n, r in enumerate(rules.rules)}
     flags.sort(key=lambda f: (order[f.rule], f.first_day, f.claim_ids[0], f.generic or ""))
     seconds = {"tables": t1 - t0, "load": t2 - t1, "rules": t3 - t2}
-    return Supervision(flags, rules, [c for _, c in claims], bad, engine, seconds)
+    return Supervision(flags, rules, read.claims, read.bad, engine, seconds)

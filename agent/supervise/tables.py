@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.claims.lines import ClaimLine
 from agent.core.items import ItemTable
+from agent.supervise.reader import ClaimsRead
 
 EPOCH = dt.date(1970, 1, 1).toordinal()
 Columns = dict[str, np.ndarray]
@@ -65,7 +65,14 @@ CLAIM_KINDS = {
     "total_cents": "int",
     "line": "int",
 }
-ITEM_KINDS = {"claim_id": "str", "pos": "int", "generic": "str", "days_supply": "int", "amount_cents": "int"}
+ITEM_KINDS = {
+    "claim_id": "str",
+    "pos": "int",
+    "generic": "str",
+    "days_supply": "int",
+    "amount_cents": "int",
+    "line": "int",
+}
 CERT_KINDS = {
     "id_number": "str",
     "disease": "str",
@@ -77,31 +84,16 @@ CERT_KINDS = {
 EVENT_KINDS = {"id_number": "str", "type": "str", "day": "int"}
 
 
-def add_claims(tables: Tables, claims: list[tuple[int, ClaimLine]], canon: Callable[[str], str] = str) -> None:
-    """The ``claims`` and ``items`` tables from validated claim lines; ``canon`` names a disease
-    as the registry does (an alias becomes the catalogue's name)."""
-    names: dict[str, str] = {}
-    c: dict[str, list[Any]] = {k: [] for k in CLAIM_KINDS}
-    i: dict[str, list[Any]] = {k: [] for k in ITEM_KINDS}
-    for line, cl in claims:
-        c["claim_id"].append(cl.claim_id)
-        c["id_number"].append(cl.id_number)
-        if cl.disease not in names:
-            names[cl.disease] = canon(cl.disease)
-        c["disease"].append(names[cl.disease])
-        c["service_day"].append(day(cl.service_date))
-        c["hospital_code"].append(cl.hospital.code)
-        c["hospital_region"].append(cl.hospital.region_code)
-        c["total_cents"].append(int(cl.total * 100))
-        c["line"].append(line)
-        for pos, it in enumerate(cl.items):
-            i["claim_id"].append(cl.claim_id)
-            i["pos"].append(pos)
-            i["generic"].append(it.generic)
-            i["days_supply"].append(it.days_supply)
-            i["amount_cents"].append(int(it.amount * 100))
-    tables.add("claims", c, CLAIM_KINDS)
-    tables.add("items", i, ITEM_KINDS)
+def add_claims(tables: Tables, read: ClaimsRead, canon: Callable[[str], str] = str) -> None:
+    """The ``claims`` and ``items`` tables from the rows of the claims file; ``canon`` names a
+    disease as the registry does (an alias becomes the catalogue's name)."""
+    names = {d: canon(d) for d in {c.disease for c in read.claims}}
+    cols: list[Any] = list(zip(*read.claims, strict=True)) if read.claims else [() for _ in CLAIM_KINDS]
+    rows = dict(zip(CLAIM_KINDS, (list(c) for c in cols), strict=True))
+    rows["disease"] = [names[d] for d in rows["disease"]]
+    tables.add("claims", rows, CLAIM_KINDS)
+    icols: list[Any] = list(zip(*read.items, strict=True)) if read.items else [() for _ in ITEM_KINDS]
+    tables.add("items", dict(zip(ITEM_KINDS, (list(c) for c in icols), strict=True)), ITEM_KINDS)
 
 
 def add_registry(tables: Tables, certs: list[tuple[Any, ...]], events: list[tuple[Any, ...]]) -> None:

@@ -1,0 +1,152 @@
+"""The claims file read for supervision at volume: every line validated by the claims room's
+``ClaimLine`` (a bad line named by its number and field exactly as ``read_claims`` names it) and
+kept only as flat rows — a claim row and its item rows — which is all the rule SQL and the report
+need (a million pydantic models would cost gigabytes). Large files are validated in chunks by
+worker processes, one per core."""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import NamedTuple
+
+from pydantic import ValidationError
+
+from agent.claims.lines import BadLine, ClaimLine, read_claims
+from agent.supervise.errors import ClaimsFileError
+
+CHUNK = 40_000  # lines per task: big enough to amortise the hand-over, small enough to spread
+PARALLEL_FROM = 2 * CHUNK  # smaller files are read in this process (starting workers costs more)
+EPOCH = 719163  # date(1970, 1, 1).toordinal()
+
+
+class ClaimRow(NamedTuple):
+    """One valid claim as the rules and the report see it (days since 1970, money in cents)."""
+
+    claim_id: str
+    id_number: str
+    disease: str
+    service_day: int
+    hospital_code: str
+    hospital_region: str
+    total_cents: int
+    line: int
+
+
+ItemRow = tuple[str, int, str, int | None, int, int]  # claim_id, position, generic, days_supply, cents, line
+
+
+@dataclass
+class ClaimsRead:
+    """What the file held: its valid claims, their items, its bad lines."""
+
+    claims: list[ClaimRow] = field(default_factory=list)
+    items: list[ItemRow] = field(default_factory=list)
+    bad: list[BadLine] = field(default_factory=list)
+
+
+def _cents(amount: object) -> int:
+    return int(amount.scaleb(2))  # type: ignore[attr-defined]  # a Decimal with 2 decimals
+
+
+def _slow_line(lineno: int, raw: str) -> ClaimLine | BadLine:
+    """One line read as agent.core.jsonl.read_lines reads it (the same messages)."""
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return BadLine(lineno, None, f"not valid JSON ({exc.msg})")
+    if not isinstance(obj, dict):
+        return BadLine(lineno, None, "not a JSON object")
+    try:
+        return ClaimLine.model_validate(obj)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ".".join(str(p) for p in e.get("loc", ())) or None
+        return BadLine(lineno, loc, str(e.get("msg", "invalid")))
+
+
+def read_chunk(first: int, lines: list[str]) -> ClaimsRead:
+    """Validate ``lines`` (numbered from ``first``): pydantic-core parses and validates each in
+    one step (``model_validate_json``); a line it rejects is read again the slow way for its message."""
+    out = ClaimsRead()
+    for lineno, raw in enumerate(lines, first):
+        if not raw.strip():
+            continue
+        try:
+            cl: ClaimLine | BadLine = ClaimLine.model_validate_json(raw)
+        except ValueError:
+            cl = _slow_line(lineno, raw)
+        if isinstance(cl, BadLine):
+            out.bad.append(cl)
+            continue
+        total = 0
+        for pos, it in enumerate(cl.items):
+            cents = _cents(it.amount)
+            total += cents
+            out.items.append((cl.claim_id, pos, it.generic, it.days_supply, cents, lineno))
+        h = cl.hospital
+        day = cl.service_date.toordinal() - EPOCH
+        out.claims.append(ClaimRow(cl.claim_id, cl.id_number, cl.disease, day, h.code, h.region_code, total, lineno))
+    return out
+
+
+def _chunks(path: Path) -> list[tuple[int, list[str]]]:
+    out, first = [], 1
+    with path.open(encoding="utf-8-sig") as fh:
+        while batch := list(islice(fh, CHUNK)):
+            out.append((first, batch))
+            first += len(batch)
+    return out
+
+
+def _read(path: Path, workers: int | None) -> ClaimsRead:
+    try:
+        chunks = _chunks(path)
+    except UnicodeDecodeError:
+        read_claims(path)  # raises its named error for a file that is not UTF-8
+        raise
+    n = workers or min(os.cpu_count() or 1, 8)
+    if n <= 1 or sum(len(b) for _, b in chunks) < PARALLEL_FROM:
+        parts = [read_chunk(first, batch) for first, batch in chunks]
+    else:
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            parts = list(pool.map(read_chunk, *zip(*chunks, strict=True)))
+    whole = ClaimsRead()
+    for p in parts:
+        whole.claims += p.claims
+        whole.items += p.items
+        whole.bad += p.bad
+    return whole
+
+
+def read_claims_file(path: Path, workers: int | None = None) -> ClaimsRead:
+    """The valid claims of ``path``, their items and the bad lines (named as ``read_claims``
+    names them); a second line with a claim_id already seen is a bad line too (the rules key on
+    claim_id). No valid line at all is an error (``ClaimsFileError``)."""
+    if not path.is_file():
+        read_claims(path)  # raises its named error for a missing path
+    got = _read(path, workers)
+    seen: dict[str, int] = {}
+    dropped: set[int] = set()
+    kept = []
+    for c in got.claims:
+        if c.claim_id in seen:
+            got.bad.append(BadLine(c.line, "claim_id", f"claim_id already used on line {seen[c.claim_id]}"))
+            dropped.add(c.line)
+            continue
+        seen[c.claim_id] = c.line
+        kept.append(c)
+    if dropped:  # a dropped line's items go with it
+        got.items = [it for it in got.items if it[5] not in dropped]
+    got.claims = kept
+    got.bad.sort(key=lambda b: b.line)
+    if not kept:
+        raise ClaimsFileError(
+            f"{path}: no valid claim line ({len(got.bad)} bad)",
+            "Each line must be one claim of shared/CLAIMS.md §3; `certreview supervise` names the bad lines.",
+        )
+    return got
