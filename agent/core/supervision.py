@@ -177,7 +177,7 @@ def _typed(rule: Rule, i: int) -> list[str]:
     try:
         rule._params = model.model_validate(rule.params)
     except ValidationError as exc:
-        return [f"rules[{i}].params.{p}" if not p.startswith("rules") else p for p in problems_of(exc, rule.params)]
+        return [f"rules[{i}].params: {p}" for p in problems_of(exc, rule.params)]
     return []
 
 
@@ -215,18 +215,24 @@ def parse_rules(raw: bytes, path: str) -> RuleSet:
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise CatalogError(path, [f"not valid YAML: {str(exc).splitlines()[0]}"], message=_msg(path)) from None
+        raise CatalogError(path, [f"not valid YAML: {str(exc).splitlines()[0]}"], HINT, message=_msg(path)) from None
     if not isinstance(data, dict):
-        raise CatalogError(path, ["the file must be a mapping of keys"], message=_msg(path))
+        raise CatalogError(path, ["the file must be a mapping of keys"], HINT, message=_msg(path))
     try:
         rs = RuleSet.model_validate(data)
     except ValidationError as exc:
         problems = problems_of(exc, data)
-        raise CatalogError(path, problems, message=_msg(path, problems)) from None
+        raise CatalogError(path, problems, HINT, message=_msg(path, problems)) from None
     if problems := _problems(rs):
-        raise CatalogError(path, problems, message=_msg(path, problems))
+        raise CatalogError(path, problems, HINT, message=_msg(path, problems))
     rs._sha256 = hashlib.sha256(raw).hexdigest()
     return rs
+
+
+HINT = (
+    "Correct the key named in the supervision rules: every key is read, so an unknown or misspelt one is an "
+    "error, not a default. `certreview kb check` lists every problem."
+)
 
 
 def _msg(path: str, problems: list[str] | None = None) -> str:
