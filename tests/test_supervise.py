@@ -207,7 +207,8 @@ def test_duckdb_downloads_nothing_its_json_and_parquet_readers_are_built_in() ->
         )
         modes = dict(
             eng.con.execute(
-                "SELECT extension_name, install_mode FROM duckdb_extensions() WHERE extension_name IN ('json', 'parquet')"
+                "SELECT extension_name, install_mode FROM duckdb_extensions() "
+                "WHERE extension_name IN ('json', 'parquet')"
             ).fetchall()
         )
         assert eng.con.execute("""SELECT '{"a": [1, 2]}'::JSON -> '$.a[1]'""").fetchone() == ("2",)

@@ -6,11 +6,12 @@ worker processes, one per core."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,8 +20,8 @@ from pydantic import ValidationError
 from agent.claims.lines import BadLine, ClaimLine, read_claims
 from agent.supervise.errors import ClaimsFileError
 
-CHUNK = 40_000  # lines per task: big enough to amortise the hand-over, small enough to spread
-PARALLEL_FROM = 2 * CHUNK  # smaller files are read in this process (starting workers costs more)
+CHUNK_BYTES = 16 << 20  # bytes per task: big enough to amortise the hand-over, small enough to spread
+PARALLEL_FROM = 2 * CHUNK_BYTES  # smaller files are read in this process (starting workers costs more)
 EPOCH = 719163  # date(1970, 1, 1).toordinal()
 
 
@@ -69,7 +70,7 @@ def _slow_line(lineno: int, raw: str) -> ClaimLine | BadLine:
         return BadLine(lineno, loc, str(e.get("msg", "invalid")))
 
 
-def read_chunk(first: int, lines: list[str]) -> ClaimsRead:
+def read_chunk(first: int, lines: Iterable[str]) -> ClaimsRead:
     """Validate ``lines`` (numbered from ``first``): pydantic-core parses and validates each in
     one step (``model_validate_json``); a line it rejects is read again the slow way for its message."""
     out = ClaimsRead()
@@ -94,27 +95,42 @@ def read_chunk(first: int, lines: list[str]) -> ClaimsRead:
     return out
 
 
-def _chunks(path: Path) -> list[tuple[int, list[str]]]:
-    out, first = [], 1
-    with path.open(encoding="utf-8-sig") as fh:
-        while batch := list(islice(fh, CHUNK)):
-            out.append((first, batch))
-            first += len(batch)
-    return out
+def _spans(path: Path) -> list[tuple[int, int, int]]:
+    """(offset, length, first line number) of chunks of whole lines; each worker reads its own
+    bytes, so the text is never handed between processes. Line numbers count line ends as text
+    mode reads them (\n, \r\n and a lone \r), as ``read_claims`` numbers lines."""
+    spans, first, offset = [], 1, 0
+    with path.open("rb") as fh:
+        while block := fh.read(CHUNK_BYTES):
+            if not block.endswith((b"\n", b"\r")):
+                block += fh.readline()
+            spans.append((offset, len(block), first))
+            first += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            offset += len(block)
+    return spans
+
+
+def read_span(path: str, offset: int, length: int, first: int) -> ClaimsRead:
+    """Validate the lines of one chunk of the file (a worker's task)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        data = fh.read(length)
+    text = data.decode("utf-8-sig" if offset == 0 else "utf-8")
+    return read_chunk(first, io.StringIO(text, newline=None))
 
 
 def _read(path: Path, workers: int | None) -> ClaimsRead:
+    spans = _spans(path)
+    n = workers or min(os.cpu_count() or 1, 8)
     try:
-        chunks = _chunks(path)
+        if n <= 1 or path.stat().st_size < PARALLEL_FROM:
+            parts = [read_span(str(path), *span) for span in spans]
+        else:
+            with ProcessPoolExecutor(max_workers=n) as pool:
+                parts = list(pool.map(read_span, *zip(*[(str(path), *span) for span in spans], strict=True)))
     except UnicodeDecodeError:
         read_claims(path)  # raises its named error for a file that is not UTF-8
         raise
-    n = workers or min(os.cpu_count() or 1, 8)
-    if n <= 1 or sum(len(b) for _, b in chunks) < PARALLEL_FROM:
-        parts = [read_chunk(first, batch) for first, batch in chunks]
-    else:
-        with ProcessPoolExecutor(max_workers=n) as pool:
-            parts = list(pool.map(read_chunk, *zip(*chunks, strict=True)))
     whole = ClaimsRead()
     for p in parts:
         whole.claims += p.claims
