@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from agent.core.config import PROJECT_ROOT
+from agent.core.config import PROJECT_ROOT, Settings
 from agent.core.items import items_path, load_items
 from agent.core.supervision import load_rules
 from agent.supervise.engines import DuckEngine
@@ -262,3 +263,44 @@ def test_eval_claims_scores_each_rule_and_gates(home: Path, small_set: Path, tmp
     r = runner.invoke(cli.app, ["eval", "--claims", str(broken), "--min-rule-precision", "0.95"])
     assert r.exit_code == 1
     assert "gate failed: --min-rule-precision 0.95: SV05 precision = 0.3333" in r.stderr
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """A fresh registry: SQLite in a temp data home, or a fresh PostgreSQL database when
+    CERTREVIEW_TEST_POSTGRES_URL names a server (skipped otherwise, saying so)."""
+    if request.param == "sqlite":
+        yield Settings(home=tmp_path / "reg", database_url=None)
+        return
+    from tests.test_registry import _postgres_db
+
+    dbs = _postgres_db()
+    url = next(dbs)
+    try:
+        yield Settings(home=tmp_path / "reg", database_url=url)
+    finally:
+        dbs.close()  # drops the database
+
+
+def test_the_registry_is_read_through_sqlalchemy_on_sqlite_and_postgresql(
+    registry_settings: Settings, small_set: Path
+) -> None:
+    from agent.core.catalog import load_catalog
+    from agent.registry.certs import import_certifications
+    from agent.registry.events import import_events
+    from agent.registry.store import open_registry
+    from agent.supervise.run import registry_rows
+
+    reg = open_registry(registry_settings)
+    try:
+        catalog = load_catalog(registry_settings.catalog_path)
+        import_certifications(reg, small_set / "certifications.jsonl", catalog)
+        import_events(reg, small_set / "events.jsonl")
+        rows = registry_rows(reg)
+    finally:
+        reg.close()
+    sup = supervise(
+        read_claims_file(small_set / "claims.jsonl"), rows, load_items(items_path(RULES)), load_rules(RULES)
+    )
+    gold = {(g["rule"], g["claim_id"]) for g in map(json.loads, (small_set / "expected_flags.jsonl").open())}
+    assert {(f.rule, c) for f in sup.flags for c in f.claim_ids} == gold

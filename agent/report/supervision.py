@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from agent import __version__
 from agent.core.resources import package_file
@@ -35,14 +35,16 @@ def jsonl(sup: Supervision) -> str:
 def render_supervision(sup: Supervision, paths: dict[str, Any] | None = None) -> None:
     """The summary by rule as a table, then the totals and the bad lines (to stderr)."""
     s = sup.summary()
+    # the code and the clause name the finding: never cut them
+    code, clause = Column("code", no_wrap=True), Column("clause", no_wrap=True)
     t = Table(
         "rule",
-        "code",
+        code,
         "severity",
         "flags",
         "claims",
         "amount at risk",
-        "clause",
+        clause,
         header_style="bold",
         title="智能监管 supervision",
     )
