@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,15 +42,23 @@ def prepare(root: Path, lines: int) -> tuple[Path, Path, int, float]:
     return data, home, len(w.claims), time.perf_counter() - t0
 
 
+# a fresh parent per run, so the figures are that run's alone: the peak RSS of the largest process
+# of its tree (the command, its reader workers, Spark's JVM) and the CPU of the whole tree
+_MEASURE = (
+    "import resource, subprocess, sys; p = subprocess.run(sys.argv[1:]); "
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "sys.stderr.write(f'\\nMEASURED {r.ru_maxrss} {r.ru_utime + r.ru_stime}\\n'); sys.exit(p.returncode)"
+)
+
+
 def run(data: Path, home: Path, engine: str, out: Path) -> tuple[float, float, float, int]:
-    """``supervise`` in a child process: wall seconds, CPU seconds (user + system, the child and
-    its workers), peak RSS in MiB (the largest process), exit code."""
+    """``supervise`` in a child process: wall seconds, CPU seconds (user + system of the process
+    tree), peak RSS in MiB (its largest process), exit code."""
     env = dict(os.environ, CERTREVIEW_HOME=str(home))
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    before = r0.ru_maxrss
+    cmd = [sys.executable, "-m", "cli", "supervise", str(data / "claims.jsonl"), "--out", str(out), "--engine", engine]
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "cli", "supervise", str(data / "claims.jsonl"), "--out", str(out), "--engine", engine],
+        [sys.executable, "-c", _MEASURE, *cmd],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -59,11 +66,11 @@ def run(data: Path, home: Path, engine: str, out: Path) -> tuple[float, float, f
         text=True,
     )
     seconds = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
     if proc.returncode not in (0, 5):
         sys.stderr.write(proc.stderr[-2000:])
-    return seconds, cpu, max(r1.ru_maxrss, before) / 1024, proc.returncode  # ru_maxrss: KiB on Linux
+    tail = proc.stderr.rsplit("MEASURED ", 1)[-1].split()
+    peak_kib, cpu = float(tail[0]), float(tail[1])  # ru_maxrss: KiB on Linux
+    return seconds, cpu, peak_kib / 1024, proc.returncode
 
 
 def bench(lines: int, engine: str) -> None:
@@ -73,10 +80,11 @@ def bench(lines: int, engine: str) -> None:
         size = (data / "claims.jsonl").stat().st_size / 2**20
         print(f"[{engine}] prepared {n:,} claim lines ({size:.0f} MiB) and their registry in {prep:.1f} s", flush=True)
         load = os.getloadavg()[0]
+        jvm = " (the Python side; Spark's JVM is not in these figures)" if engine == "spark" else ""
         seconds, cpu, peak, rc = run(data, home, engine, Path(tmp) / "out")
         print(
             f"[{engine}] supervise {n:,} lines: {seconds:.1f} s wall, {n / seconds:,.0f} lines/s, "
-            f"{cpu:.1f} s CPU, peak RSS {peak:,.0f} MiB, exit {rc} (5: the planted bad lines were skipped); "
+            f"{cpu:.1f} s CPU, peak RSS {peak:,.0f} MiB{jvm}, exit {rc} (5: the planted bad lines were skipped); "
             f"{os.cpu_count()} CPU(s), load average {load:.1f} before the run",
             flush=True,
         )
