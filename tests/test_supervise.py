@@ -80,6 +80,7 @@ def test_refills_hospitals_and_cities_at_their_boundaries(tmp_path: Path) -> Non
         _claim("D2", "2025-08-01", [("血液透析", None)], hospital=_h("H2", "370911")),
         _claim("E1", "2025-09-01", [("西罗莫司", 30)], hospital=_h("H1", "370902")),
         _claim("E2", "2025-09-01", [("麦考酚钠", 30)], hospital=_h("H5", "370102")),
+        _claim("E3", "2025-09-01", [("他克莫司", 30)], hospital=_h("H2", "370911")),  # same city as E1: that day too
     ]
     found = _run(tmp_path, claims, [CERT], [])
     assert found == {
@@ -91,6 +92,7 @@ def test_refills_hospitals_and_cities_at_their_boundaries(tmp_path: Path) -> Non
         ("SV04", "D2"),
         ("SV08", "E1"),
         ("SV08", "E2"),
+        ("SV08", "E3"),
     }  # D1/D2: one city (3709), dialysis items on a transplant claim (SV04 only)
 
 
