@@ -6,10 +6,12 @@ worker processes, one per core."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,19 @@ class ClaimsRead:
     claims: list[ClaimRow] = field(default_factory=list)
     items: list[ItemRow] = field(default_factory=list)
     bad: list[BadLine] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def bulk() -> Iterator[None]:
+    """No cyclic garbage collection while millions of row tuples are made: none of them is in a
+    cycle, yet each full collection would walk them all again (3x slower table building)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _cents(amount: object) -> int:
@@ -116,7 +131,8 @@ def read_span(path: str, offset: int, length: int, first: int) -> ClaimsRead:
         fh.seek(offset)
         data = fh.read(length)
     text = data.decode("utf-8-sig" if offset == 0 else "utf-8")
-    return read_chunk(first, io.StringIO(text, newline=None))
+    with bulk():
+        return read_chunk(first, io.StringIO(text, newline=None))
 
 
 def _read(path: Path, workers: int | None) -> ClaimsRead:
@@ -132,7 +148,7 @@ def _read(path: Path, workers: int | None) -> ClaimsRead:
         read_claims(path)  # raises its named error for a file that is not UTF-8
         raise
     whole = ClaimsRead()
-    for p in parts:
+    for p in parts:  # (read_claims_file holds bulk() around this)
         whole.claims += p.claims
         whole.items += p.items
         whole.bad += p.bad
@@ -145,7 +161,8 @@ def read_claims_file(path: Path, workers: int | None = None) -> ClaimsRead:
     claim_id). No valid line at all is an error (``ClaimsFileError``)."""
     if not path.is_file():
         read_claims(path)  # raises its named error for a missing path
-    got = _read(path, workers)
+    with bulk():
+        got = _read(path, workers)
     seen: dict[str, int] = {}
     dropped: set[int] = set()
     kept = []

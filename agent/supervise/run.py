@@ -21,7 +21,7 @@ from agent.registry.store import Registry
 from agent.registry.tables import Certification, StatusEvent
 from agent.supervise.engines import make_engine
 from agent.supervise.flags import Flag, findings
-from agent.supervise.reader import ClaimRow, ClaimsRead
+from agent.supervise.reader import ClaimRow, ClaimsRead, bulk
 from agent.supervise.shapes import rule_sql, unless_sql
 from agent.supervise.tables import Tables, add_claims, add_item_table, add_registry
 
@@ -103,9 +103,10 @@ def supervise(
     diseases named by ``catalog`` as the registry names them)."""
     t0 = time.perf_counter()
     tables = Tables()
-    add_claims(tables, read, lambda name: canonical_disease(catalog, name) or name)
-    add_registry(tables, *registry)
-    add_item_table(tables, items)
+    with bulk():
+        add_claims(tables, read, lambda name: canonical_disease(catalog, name) or name)
+        add_registry(tables, *registry)
+        add_item_table(tables, items)
     t1 = time.perf_counter()
     eng = make_engine(engine)
     flags: list[Flag] = []
