@@ -51,15 +51,8 @@ def score_names(rows: list[dict[str, str]]) -> dict[str, Any]:
         cat += ok_cat
         full += got == gold
         if got != gold:
-            misses.append(
-                {
-                    "name": r["name"],
-                    "expected": gold,
-                    "got": got,
-                    "category_ok": ok_cat,
-                    "method": m.method if m else None,
-                }
-            )
+            misses.append({"name": r["name"], "expected": gold, "got": got, "category_ok": ok_cat,
+                           "method": m.method if m else None})
     n = len(rows)
     return {
         "names": n,
