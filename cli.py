@@ -21,6 +21,7 @@ from agent.cli.kb import kb_app
 from agent.cli.llm import llm_app
 from agent.cli.registry import decide, registry_app
 from agent.cli.settle import settle_cmd
+from agent.cli.supervise import supervise_cmd
 
 if TYPE_CHECKING:
     from agent.core.errors import CertreviewError
@@ -228,6 +229,7 @@ def _triage(
 
 
 app.command("settle")(settle_cmd)
+app.command("supervise")(supervise_cmd)
 app.command("eval")(eval_cmd)
 app.add_typer(kb_app, name="kb")
 app.add_typer(icd_app, name="icd")

@@ -44,11 +44,20 @@ _Compare = Annotated[
     tuple[Path, Path] | None, typer.Option("--compare", help="OLD.json NEW.json: print the delta of every metric.")
 ]
 _Claims = Annotated[
-    Path | None, typer.Option("--claims", help="A claims set (eval/claims/<set>/): settle it in a throwaway registry.")
+    Path | None,
+    typer.Option(
+        "--claims",
+        help="A claims set (eval/claims/<set>/): settlement scored to the cent and supervision per rule "
+        "(precision, recall), each where the set has its gold file, in a throwaway registry.",
+    ),
 ]
 _MinSettleExact = Annotated[
     float | None, typer.Option(help="Gate for --claims: share of claims exact to the cent in fund and self-pay.")
 ]
+_MinRulePrecision = Annotated[
+    float | None, typer.Option(help="Gate for --claims: fail when any rule's precision is below.")
+]
+_MinRuleRecall = Annotated[float | None, typer.Option(help="Gate for --claims: fail when any rule's recall is below.")]
 _Agreement = Annotated[
     bool, typer.Option("--agreement", help="AI–human agreement from the registry's recorded decisions.")
 ]
@@ -75,6 +84,8 @@ def eval_cmd(
     agreement: _Agreement = False,
     claims: _Claims = None,
     min_settle_exact: _MinSettleExact = None,
+    min_rule_precision: _MinRulePrecision = None,
+    min_rule_recall: _MinRuleRecall = None,
 ) -> None:
     """Score decisions, form fields, citations, grounding and turnaround on a labelled dataset
     (docs/RULES.md, scoring), with gates for CI: any failed gate exits 1 and is named."""
@@ -88,11 +99,9 @@ def eval_cmd(
     check_file_targets({"--report": report})  # before the run: a bad path loses nothing
     if compare:
         return compare_runs(compare, as_json)
-    if claims is not None:
-        return score_claims(claims, as_json, min_settle_exact)
-    if dataset is None and kb_queries is None:
+    if dataset is None and kb_queries is None and claims is None:
         raise InvalidInputError(
-            _("nothing to evaluate"), _("Pass DATASET_DIR, --kb-queries FILE or --compare OLD NEW.")
+            _("nothing to evaluate"), _("Pass DATASET_DIR, --kb-queries FILE, --claims DIR or --compare OLD NEW.")
         )
     limits = (min_decision_accuracy, max_false_approve, min_field_accuracy, min_citation_coverage)
     gates = dict(zip(DATASET_GATES, (*limits, max_p95_ms, min_grounding, min_reason_recall), strict=True))
@@ -102,28 +111,14 @@ def eval_cmd(
         failed += score_queries(result, kb_queries, k, backend, min_recall=min_recall, min_mrr=min_mrr)
     if dataset is not None:
         failed += score_dataset(result, dataset, backend, workers, gates, report, failed)
-    gated = any(v is not None for v in (*gates.values(), min_recall, min_mrr))
+    if claims is not None:
+        claim_gates = (min_settle_exact, min_rule_precision, min_rule_recall)
+        failed += score_claims(result, claims, *claim_gates)
+    gated = any(
+        v is not None
+        for v in (*gates.values(), min_recall, min_mrr, min_settle_exact, min_rule_precision, min_rule_recall)
+    )
     finish(result, failed, as_json, gated=gated)
-
-
-def score_claims(folder: Path, as_json: bool, min_settle_exact: float | None) -> None:
-    """``--claims DIR``: the parts whose gold files the set holds, each gated."""
-    from agent.cli.common import get_settings
-    from agent.core.errors import InvalidInputError
-    from eval.settle_eval import evaluate_settlement, has_settlement_gold, settlement_gates
-
-    if not folder.is_dir():
-        raise InvalidInputError(f"--claims {folder}: not a folder", "Pass a claims set such as eval/claims/settle-dev.")
-    result: dict[str, Any] = {}
-    failed: list[str] = []
-    if has_settlement_gold(folder):
-        result["settlement"] = evaluate_settlement(folder, get_settings())
-        failed += settlement_gates(result["settlement"], min_settle_exact)
-        if not as_json:
-            from agent.report.settlement import render_settle_eval
-
-            render_settle_eval(result["settlement"])
-    finish(result, failed, as_json, gated=min_settle_exact is not None)
 
 
 def compare_runs(paths: tuple[Path, Path], as_json: bool) -> None:
@@ -193,6 +188,44 @@ def score_dataset(
     return failed
 
 
+def score_claims(
+    result: dict[str, Any],
+    folder: Path,
+    min_exact: float | None,
+    min_precision: float | None,
+    min_recall: float | None,
+) -> list[str]:
+    """``--claims DIR``: settlement (``result["settlement"]``) and supervision
+    (``result["supervision"]``), each where the set holds its gold file; the failed gates."""
+    from agent.cli.common import get_settings
+    from agent.core.errors import InvalidInputError
+    from eval.settle_eval import evaluate_settlement, has_settlement_gold, settlement_gates
+    from eval.supervise_eval import FLAGS_FILE, check_rule_gates, score_supervision
+
+    if not folder.is_dir():
+        raise InvalidInputError(
+            _("--claims {folder}: not a folder", folder=folder), _("Pass a claims set such as eval/claims/settle-dev.")
+        )
+    has_flags = (folder / FLAGS_FILE).is_file()
+    if not has_flags and not has_settlement_gold(folder):
+        raise InvalidInputError(
+            _(
+                "--claims {folder}: no gold file (expected_settlement.jsonl or {flags})",
+                folder=folder,
+                flags=FLAGS_FILE,
+            ),
+            _("A claims set holds the gold files of CLAIMS.md: see eval/claims/settle-dev."),
+        )
+    failed: list[str] = []
+    if has_settlement_gold(folder):
+        result["settlement"] = evaluate_settlement(folder, get_settings())
+        failed += settlement_gates(result["settlement"], min_exact)
+    if has_flags:
+        result["supervision"] = score_supervision(folder)
+        failed += check_rule_gates(result["supervision"], min_precision, min_recall)
+    return failed
+
+
 def finish(result: dict[str, Any], failed: list[str], as_json: bool, *, gated: bool) -> None:
     """Print the result, then each failed gate; exit 1 when any failed. ``gated``: some gate
     was set, so a clean run says that all passed."""
@@ -205,6 +238,14 @@ def finish(result: dict[str, Any], failed: list[str], as_json: bool, *, gated: b
         from agent.report.terminal import render_eval
 
         render_eval(result)
+        if "settlement" in result:
+            from agent.report.settlement import render_settle_eval
+
+            render_settle_eval(result["settlement"])
+        if "supervision" in result:
+            from agent.report.supervision import render_rule_scores
+
+            render_rule_scores(result["supervision"])
     for f in failed:
         err.print(_("[bold red]gate failed:[/bold red] {gate}", gate=f))
     if failed:

@@ -1,5 +1,5 @@
-"""`kb check`: the catalogue, the item table and the settlement parameters load with every key
-known, and agree with the knowledge base and the extraction lexicon."""
+"""`kb check`: the catalogue, the item table, the settlement parameters and the supervision rules
+load with every key known, and agree with the knowledge base and the extraction lexicon."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from agent.core.i18n import _
 from agent.core.items import items_path, load_items
 from agent.core.models import Clause
 from agent.core.settlement import load_settlement, settlement_path
+from agent.core.supervision import ItemFilter, load_rules, rules_path
 from agent.extract.lexicon import lexicon
 from agent.kb.topics import TOPICS
 
@@ -21,7 +22,7 @@ def check_catalog(clauses: list[Clause], path: Path) -> list[str]:
         catalog = load_catalog(path)
     except CatalogError as exc:
         return [f"{path}: {p}" for p in exc.problems]
-    return check_kb(clauses, catalog) + check_beside(clauses, path)
+    return check_kb(clauses, catalog) + check_beside(clauses, path) + check_supervision(clauses, rules_path(path))
 
 
 def check_beside(clauses: list[Clause], catalog_path: Path) -> list[str]:
@@ -39,6 +40,40 @@ def check_beside(clauses: list[Clause], catalog_path: Path) -> list[str]:
         except CatalogError as exc:
             problems += [f"{path}: {p}" for p in exc.problems]
     problems += [f"{where}: clause {cid} is not in the knowledge base" for where, cid in named if cid not in by_id]
+    return problems
+
+
+def check_supervision(clauses: list[Clause], path: Path) -> list[str]:
+    """Problems of the supervision rules: each key the typed load rejects, else each clause id
+    that is not in the knowledge base and each item filter naming what the item table lacks."""
+    try:
+        rules = load_rules(path)
+    except CatalogError as exc:
+        return [f"{path}: {p}" for p in exc.problems]
+    ids = {c.clause_id for c in clauses}
+    problems = [f"{path}: clause_id: clause {rules.clause_id} is not in the knowledge base"] * (
+        rules.clause_id not in ids
+    )
+    try:
+        table = load_items(items_path(path))
+    except CatalogError:
+        table = None  # the item table's own problems are reported where it is loaded
+    groups = {i.group for i in table.items.values()} if table else set()
+    for r in rules.rules:
+        if r.clause_id not in ids:
+            problems.append(f"{path}: rules[{r.rule}].clause_id: clause {r.clause_id} is not in the knowledge base")
+        p = r.p
+        if table is not None and isinstance(p, ItemFilter):
+            problems += [
+                f"{path}: rules[{r.rule}].params.generics: {g} is not in the item table"
+                for g in p.generics or []
+                if table.get(g) is None
+            ]
+            problems += [
+                f"{path}: rules[{r.rule}].params.groups: {g} is not a class group of the item table"
+                for g in p.groups or []
+                if g not in groups
+            ]
     return problems
 
 
