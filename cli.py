@@ -20,6 +20,7 @@ from agent.cli.icd import icd_app
 from agent.cli.kb import kb_app
 from agent.cli.llm import llm_app
 from agent.cli.registry import decide, registry_app
+from agent.cli.web import serve, users_app
 
 if TYPE_CHECKING:
     from agent.core.errors import CertreviewError
@@ -221,11 +222,13 @@ def _triage(
 
 
 app.command("eval")(eval_cmd)
+app.command("serve")(serve)
 app.add_typer(kb_app, name="kb")
 app.add_typer(icd_app, name="icd")
 app.add_typer(registry_app, name="registry")
 app.add_typer(llm_app, name="llm")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:
