@@ -6,6 +6,8 @@ goes through the registry's ``record_decision``, the function `certreview decide
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import threading
 import time
@@ -19,7 +21,7 @@ from agent.core.deps import Deps
 from agent.core.errors import CertreviewError, InvalidInputError
 from agent.core.models import Case, Recommendation, SignOffState
 from agent.registry.certs import RegistryCertifications
-from agent.registry.decisions import Recorded, SignOff, recommendation_hash, record_decision
+from agent.registry.decisions import Recorded, SignOff, record_decision
 from agent.registry.queries import current_decisions
 from agent.registry.store import Registry
 from agent.review.triage import QUEUE_GROUPS, case_folders, process_one, queue_group, queue_key
@@ -42,6 +44,22 @@ class UnknownCaseError(CertreviewError):
     """A case id that is not in the batches served."""
 
     exit_code = 2
+
+
+def _untimed(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _untimed(v) for k, v in data.items() if k not in ("elapsed_ms", "timings")}
+    if isinstance(data, list):
+        return [_untimed(v) for v in data]
+    return data
+
+
+def shown_digest(rec: Recommendation) -> str:
+    """sha256 of the recommendation without any timing (its form's too): the same case reviewed
+    again on the same registry gives the same digest. (``recommendation_hash`` keeps the form's
+    elapsed_ms, so two reviews of one case never share it.)"""
+    body = json.dumps(_untimed(rec.model_dump(mode="json")), ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def folder_signature(folder: Path) -> Signature:
@@ -210,7 +228,7 @@ class Batch:
                 )
             now = self._review(e.folder)
             self.entries[case_id] = now
-            if now.case is None or recommendation_hash(now.rec) != shown_sha256:
+            if now.case is None or shown_digest(now.rec) != shown_sha256:
                 raise StaleRecommendationError(
                     f"case {case_id}: the recommendation changed since the page was shown; nothing was recorded",
                     "Read the case again below, then decide.",

@@ -13,12 +13,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from agent.core.errors import CertreviewError
 from agent.core.models import FORM_FIELDS
-from agent.registry.decisions import DECISIONS, SignOff, recommendation_hash
+from agent.registry.decisions import DECISIONS, SignOff
 from agent.registry.errors import DecisionConflictError
 from agent.registry.queries import renewals, show_person
 from agent.review.triage import queue_group, skipped_records
 from agent.web.app import WebConfig, render, reviewer_of
-from agent.web.batch import SIGNED_STATES, Filters, StaleRecommendationError, UnknownCaseError
+from agent.web.batch import SIGNED_STATES, Filters, StaleRecommendationError, UnknownCaseError, shown_digest
 from agent.web.highlight import anchor, marked, quotes_of
 from agent.web.security import CSRF_HINT, CSRF_MESSAGE, csrf_ok, csrf_token
 
@@ -79,7 +79,7 @@ def _case_context(request: Request, case_id: str) -> dict[str, Any]:
         "clauses": {cid: kb.clause(cid) for cid in clause_ids},
         "anchor": anchor,
         "sign_off": cfg.batch.sign_offs([rec.case_id]).get(rec.case_id),
-        "shown_sha256": recommendation_hash(rec),
+        "shown_sha256": shown_digest(rec),
         "skipped": skipped_records(rec),
         "decision_cn": DECISION_CN,
         "decisions": DECISIONS,
