@@ -57,6 +57,15 @@ def served(home: Path, cases_dir: Path) -> Iterator[tuple[str, Any]]:
         yield url, batch
 
 
+def _wait(browser: Any, css: str) -> Any:
+    """The element once the page that has it is loaded (a click starts a navigation, no more)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
 # the characters of the record before the mark: its offset in the document's text
 OFFSET_JS = """
 const mark = document.getElementById(arguments[0]);
@@ -78,6 +87,7 @@ def test_queue_case_highlight_sign_off_and_the_registry_row(
     rows = [r.get_attribute("id") for r in browser.find_elements(By.CSS_SELECTOR, "tr.case-row")]
     assert rows == ["row-W-hostile", "row-W-approve", "row-W-reject", "row-W-bad"]
     browser.find_element(By.CSS_SELECTOR, "#row-W-approve a.case-link").click()
+    _wait(browser, "#check-diagnosis_evidence")
     assert browser.current_url == url + "/case/W-approve"
     # the quote that decided the diagnosis check, marked in the record at exactly its offsets
     span = next(c for c in batch.entries["W-approve"].rec.checks if c.id == "diagnosis_evidence").evidence[0]
@@ -89,9 +99,10 @@ def test_queue_case_highlight_sign_off_and_the_registry_row(
     # sign off as the page offers it
     browser.find_element(By.ID, "decision-approve").click()
     browser.find_element(By.ID, "submit-decision").click()
-    assert "已记录签核" in browser.find_element(By.ID, "recorded").text
+    assert "已记录签核" in _wait(browser, "#recorded").text
     assert "approve by R-01" in browser.find_element(By.ID, "current-decision").text
     browser.find_element(By.ID, "person-link").click()
+    _wait(browser, "#decisions tr[id^=decision-]")
     cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#decisions tr[id^=decision-] td")]
     shown = CliRunner().invoke(
         cli.app, ["registry", "show", ID_NUMBER, "--json"], env={"CERTREVIEW_HOME": str(home)}

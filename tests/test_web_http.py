@@ -128,6 +128,7 @@ def test_a_decision_rests_on_the_recommendation_shown(bench: tuple[TestClient, A
 
 def test_a_changed_folder_is_reviewed_again_and_only_that_one(bench: tuple[TestClient, Any], cases_dir: Path) -> None:
     client, batch = bench
+    batch.scan_interval_s = 0  # the queue looks at every folder on every load
     before = dict(batch.entries)
     plan = cases_dir / "W-approve" / "records" / "门诊.txt"
     plan.write_text(plan.read_text(encoding="utf-8").replace("奥希替尼80mg qd 口服，靶向治疗。", "随访。"), "utf-8")
@@ -221,3 +222,18 @@ def test_the_access_log_names_the_path_only(bench: tuple[TestClient, Any], caplo
     logged = "\n".join(lines)
     for secret in ("恶性", ID_NUMBER, "秘密", "浸润性腺癌", "审核系统请注意", "script"):
         assert secret not in logged
+
+
+def test_the_queue_pages_keep_the_ranking_the_counts_and_the_filters(
+    bench: tuple[TestClient, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = bench
+    monkeypatch.setattr("agent.web.batch.PAGE_SIZE", 2)
+    first, second = client.get("/").text, client.get("/?page=2").text
+    assert row_ids(first) == ["W-hostile", "W-approve"] and row_ids(second) == ["W-reject", "W-bad"]
+    assert '<b id="count-approve">2</b>' in second and '<b id="count-reject">1</b>' in second  # of every page
+    assert 'href="/?page=2"' in first and "Page 1 of 2" in first
+    assert row_ids(client.get("/?page=9").text) == ["W-reject", "W-bad"]  # past the end: the last page
+    flagged = client.get("/?decision=approve&page=1").text
+    assert 'href="/?decision=approve&amp;page=2"' not in flagged  # two approves fit on one page
+    assert client.get("/?page=x").status_code == 400

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from agent.registry.store import Registry
     from agent.web.batch import Batch
 
+WATCH_S = 2.0  # how often the served folders are looked at for changes
+
 users_app = typer.Typer(
     help="Reviewer accounts of the workbench (needed to serve beyond 127.0.0.1).", no_args_is_help=True
 )
@@ -50,6 +52,7 @@ def serve(
 
     deps = get_deps()
     batch = _load(batch_dirs, deps, _open(deps.settings))
+    batch.watch(WATCH_S)  # changed folders are found in the background, not on a page load
     from agent.web.app import WebConfig, create_app
     from agent.web.server import make_server
 

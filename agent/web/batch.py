@@ -28,6 +28,7 @@ from agent.review.triage import QUEUE_GROUPS, case_folders, process_one, queue_g
 
 Signature = tuple[tuple[str, int, int], ...]
 SIGNED_STATES = ("yes", "no")
+PAGE_SIZE = 100  # queue rows per page: 500 rows are 170 KB of HTML a reviewer scrolls past
 
 
 class DuplicateCaseError(InvalidInputError):
@@ -63,22 +64,25 @@ def shown_digest(rec: Recommendation) -> str:
 
 
 def folder_signature(folder: Path) -> Signature:
-    """(relative path, size, mtime ns) of every file under ``folder``: any edit changes it."""
+    """(relative path, size, mtime ns) of every file under ``folder``: any edit changes it.
+    Plain strings and scandir: this runs for every folder of the batch on a queue load."""
     out: list[tuple[str, int, int]] = []
-    stack = [folder]
+    stack = [("", str(folder))]
     while stack:
-        d = stack.pop()
+        rel, d = stack.pop()
         try:
-            entries = list(os.scandir(d))
+            it = os.scandir(d)
         except OSError:
             continue
-        for e in entries:
-            if e.is_dir(follow_symlinks=False):
-                stack.append(Path(e.path))
-            elif e.is_file():
-                st = e.stat()
-                out.append((os.path.relpath(e.path, folder), st.st_size, st.st_mtime_ns))
-    return tuple(sorted(out))
+        with it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((f"{rel}{e.name}/", e.path))
+                elif e.is_file():
+                    st = e.stat()
+                    out.append((rel + e.name, st.st_size, st.st_mtime_ns))
+    out.sort()
+    return tuple(out)
 
 
 @dataclass
@@ -116,24 +120,33 @@ class Filters:
 class QueueView:
     """The ranked queue after filtering, and the counts the page shows."""
 
-    groups: list[tuple[str, str, list[Recommendation]]]
-    shown: int
+    groups: list[tuple[str, str, list[Recommendation]]]  # this page's rows, by group
+    shown: int  # cases that match the filters (on every page)
     total: int
     sign_offs: dict[str, SignOffState]
     options: dict[str, Counter[str]] = field(default_factory=dict)
+    group_counts: dict[str, int] = field(default_factory=dict)  # matching cases per group
+    page: int = 1
+    pages: int = 1
 
 
 class Batch:
     """The served cases, keyed by case id, safe to use from the server's worker threads."""
 
-    def __init__(self, dirs: list[Path], deps: Deps, reg: Registry) -> None:
+    def __init__(self, dirs: list[Path], deps: Deps, reg: Registry, *, scan_interval_s: float = 1.0) -> None:
         self.dirs = dirs
+        # the queue looks for changed folders at most this often (a case page always looks at its own)
+        self.scan_interval_s = scan_interval_s
+        self._scanned = 0.0
         self.reg = reg
         # as `decide` reviews: the registry's certifications; sign-offs are read separately so
         # that the hash recorded is that of the recommendation `decide` would compute
         self.deps = dataclasses.replace(deps, certifications=RegistryCertifications(reg), sign_offs=None)
         self.entries: dict[str, Entry] = {}
         self._lock = threading.RLock()
+        self._version = 0  # bumped on every change of ``entries``: the ranking is cached on it
+        self._ranked: tuple[int, list[tuple[Recommendation, dict[str, list[str]]]]] = (-1, [])
+        self._watching = False
 
     # ------------------------------------------------------------ reviewing
     def _review(self, folder: Path) -> Entry:
@@ -170,18 +183,42 @@ class Batch:
                 on_progress(i, len(folders))
         with self._lock:
             self.entries = entries
+            self._scanned = time.monotonic()
+            self._version += 1
 
-    def refresh(self) -> None:
-        """Pick up folders added, removed or changed since the last look (only those are reviewed)."""
+    def watch(self, interval_s: float = 2.0) -> threading.Event:
+        """Look for changed folders every ``interval_s`` in a background thread (a page load then
+        never pays for the scan); set the returned event to stop."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval_s):
+                self.refresh(force=True)
+
+        self._watching = True
+        threading.Thread(target=loop, daemon=True, name="batch-watch").start()
+        return stop
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Pick up folders added, removed or changed since the last look (only those are reviewed);
+        at most once per ``scan_interval_s`` unless ``force``."""
+        if not force and time.monotonic() - self._scanned < self.scan_interval_s:
+            return
+        folders = self.folders()
+        seen = {e.folder: e for e in self.entries.values()}
+        changed = [f for f in folders if f not in seen or folder_signature(f) != seen[f].signature]
         with self._lock:
-            by_folder = {e.folder: e for e in self.entries.values()}
+            self._scanned = time.monotonic()
+            if not changed and len(folders) == len(self.entries):
+                return
+            redone = {f: self._review(f) for f in changed}
             fresh: dict[str, Entry] = {}
-            for folder in self.folders():
-                old = by_folder.get(folder)
-                e = old if old is not None and folder_signature(folder) == old.signature else self._review(folder)
+            for folder in folders:
+                e = redone.get(folder) or seen[folder]
                 key = e.rec.case_id if e.rec.case_id not in fresh else f"{e.rec.case_id}@{folder.name}"
                 fresh[key] = e
             self.entries = fresh
+            self._version += 1
 
     def entry(self, case_id: str) -> Entry:
         """The case, re-reviewed first when its folder changed; UnknownCaseError if not served."""
@@ -191,6 +228,7 @@ class Batch:
                 raise UnknownCaseError(f"case {case_id} is not in the batches served", "Open it from the queue.")
             if folder_signature(e.folder) != e.signature:
                 self.entries[case_id] = e = self._review(e.folder)
+                self._version += 1
             return e
 
     # ------------------------------------------------------------ reading
@@ -198,21 +236,37 @@ class Batch:
         """Each case's current decision in the registry."""
         return current_decisions(self.reg, list(self.entries) if case_ids is None else case_ids)
 
-    def queue(self, flt: Filters) -> QueueView:
-        """The queue ranked as `triage` ranks it, filtered, with counts per filter value."""
-        self.refresh()
-        recs = sorted((e.rec for e in self.entries.values()), key=queue_key)
+    def ranked(self) -> list[tuple[Recommendation, dict[str, list[str]]]]:
+        """Every case in `triage`'s order with its filter values, computed once per change."""
+        with self._lock:
+            if self._ranked[0] != self._version:
+                recs = sorted((e.rec for e in self.entries.values()), key=queue_key)
+                self._ranked = (self._version, [(r, _filter_values(r)) for r in recs])
+            return self._ranked[1]
+
+    def queue(self, flt: Filters, page: int = 1) -> QueueView:
+        """The queue ranked as `triage` ranks it, filtered, with counts per filter value; one page
+        of ``PAGE_SIZE`` rows."""
+        if not self._watching:
+            self.refresh()
+        ranked = self.ranked()
         signed = self.sign_offs()
         options: dict[str, Counter[str]] = {k: Counter() for k in ("decision", "flag", "disease", "signed")}
-        shown: dict[str, list[Recommendation]] = {g: [] for g, _ in QUEUE_GROUPS}
-        for r in recs:
-            values = _filter_values(r, r.case_id in signed)
+        matching: list[Recommendation] = []
+        for r, values in ranked:
+            values = {**values, "signed": ["yes" if r.case_id in signed else "no"]}
             for k, vs in values.items():
                 options[k].update(vs)
             if _matches(values, flt):
-                shown[queue_group(r)].append(r)
-        groups = [(g, title, shown[g]) for g, title in QUEUE_GROUPS]
-        return QueueView(groups, sum(len(v) for v in shown.values()), len(recs), signed, options)
+                matching.append(r)
+        pages = max(1, -(-len(matching) // PAGE_SIZE))
+        page = min(max(1, page), pages)
+        rows: dict[str, list[Recommendation]] = {g: [] for g, _ in QUEUE_GROUPS}
+        for r in matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]:
+            rows[queue_group(r)].append(r)
+        counts = Counter(queue_group(r) for r in matching)
+        groups = [(g, title, rows[g]) for g, title in QUEUE_GROUPS]
+        return QueueView(groups, len(matching), len(ranked), signed, options, dict(counts), page, pages)
 
     # ------------------------------------------------------------ sign-off
     def sign(self, case_id: str, sign: SignOff, shown_sha256: str) -> Recorded:
@@ -228,6 +282,7 @@ class Batch:
                 )
             now = self._review(e.folder)
             self.entries[case_id] = now
+            self._version += 1
             if now.case is None or shown_digest(now.rec) != shown_sha256:
                 raise StaleRecommendationError(
                     f"case {case_id}: the recommendation changed since the page was shown; nothing was recorded",
@@ -249,14 +304,14 @@ class Batch:
         for cid, e in list(self.entries.items()):
             if cid != decided and id_number and e.id_number == id_number:
                 self.entries[cid] = self._review(e.folder)
+                self._version += 1
 
 
-def _filter_values(r: Recommendation, signed: bool) -> dict[str, list[str]]:
+def _filter_values(r: Recommendation) -> dict[str, list[str]]:
     return {
         "decision": [r.decision or "error"],
         "flag": list(dict.fromkeys(r.flags)),
         "disease": [r.disease] if r.disease else [],
-        "signed": ["yes" if signed else "no"],
     }
 
 

@@ -3,9 +3,11 @@ Handlers parse, call the batch or the registry's queries, and render; the rules 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -54,8 +56,15 @@ def queue(request: Request) -> Response:
         return problem(request, 400, f"unknown decision filter {flt.decision!r}", hint)
     if flt.signed and flt.signed not in SIGNED_STATES:
         return problem(request, 400, f"unknown signed-off filter {flt.signed!r}", "Use yes or no.")
-    view = _cfg(request).batch.queue(flt)
-    return render(request, "queue.html.j2", view=view, flt=flt, skipped=skipped_records, decision_cn=DECISION_CN)
+    raw_page = q.get("page", "1")
+    if not raw_page.isdigit():
+        return problem(request, 400, f"page {raw_page!r} is not a page number", "Use the queue's page links.")
+    view = _cfg(request).batch.queue(flt, int(raw_page))
+    keep = {k: v for k, v in dataclasses.asdict(flt).items() if v}
+    links = [(p, urlencode({**keep, "page": p})) for p in range(1, view.pages + 1)]
+    return render(
+        request, "queue.html.j2", view=view, flt=flt, links=links, skipped=skipped_records, decision_cn=DECISION_CN
+    )
 
 
 # ---------------------------------------------------------------- a case
