@@ -79,9 +79,11 @@ def test_serving_beyond_loopback_without_accounts_is_refused(tmp_path: Path, cas
     assert "--reviewer is not used when reviewer accounts exist: each reviewer logs in" in " ".join(r.output.split())
 
 
-def test_serve_names_a_missing_batch_folder(tmp_path: Path) -> None:
+def test_serve_names_a_missing_batch_folder_and_a_lone_tls_file(tmp_path: Path) -> None:
     r = _cli(tmp_path, "serve", str(tmp_path / "nowhere"))
     assert r.exit_code == 2 and f"not a folder: {tmp_path / 'nowhere'}" in " ".join(r.output.split())
+    r = _cli(tmp_path, "serve", "--ssl-certfile", str(tmp_path / "c.pem"), str(tmp_path))
+    assert r.exit_code == 2 and "--ssl-certfile and --ssl-keyfile go together" in " ".join(r.output.split())
 
 
 def test_with_accounts_every_page_needs_a_login_and_the_login_signs(home: Path, cases_dir: Path) -> None:

@@ -237,3 +237,20 @@ def test_the_queue_pages_keep_the_ranking_the_counts_and_the_filters(
     flagged = client.get("/?decision=approve&page=1").text
     assert 'href="/?decision=approve&amp;page=2"' not in flagged  # two approves fit on one page
     assert client.get("/?page=x").status_code == 400
+
+
+def test_a_defect_is_a_500_whose_log_names_its_kind_only(
+    bench: tuple[TestClient, Any], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, batch = bench
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("浸润性腺癌 quoted in an exception")
+
+    monkeypatch.setattr(batch, "queue", broken)
+    with caplog.at_level(logging.INFO, logger="certreview.web"):
+        r = client.get("/")
+    assert r.status_code == 500 and r.text == "internal error; the server log names its kind"
+    logged = [rec.getMessage() for rec in caplog.records]
+    assert "internal error on /: RuntimeError" in logged and not any("浸润" in m for m in logged)
+    assert r.headers["x-content-type-options"] == "nosniff"

@@ -41,9 +41,14 @@ def serve(
     import logging
 
     from agent.cli.registry import _open
+    from agent.core.errors import InvalidInputError
     from agent.review.triage import case_folders
     from agent.web.server import check_exposure
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise InvalidInputError(
+            "--ssl-certfile and --ssl-keyfile go together", "Pass both (PEM files), or neither.", field="--ssl-keyfile"
+        )
     settings = get_settings()
     accounts = check_exposure(host, settings.home, reviewer)  # before any work: a refusal costs nothing
     for d in batch_dirs:
@@ -62,7 +67,9 @@ def serve(
     who = "logins: " + ", ".join(accounts.names()) if accounts else f"reviewer: {reviewer or 'none (read-only)'}"
     url = f"{'https' if https else 'http'}://{host if ':' not in host else f'[{host}]'}:{port}/"
     sys.stderr.write(f"Serving {len(batch.entries)} cases on {url} ({who}). Ctrl-C stops.\n")
-    ssl = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if https and ssl_keyfile else {}
+    if accounts and not https:
+        sys.stderr.write("Note: without --ssl-certfile/--ssl-keyfile, passwords cross the network unencrypted.\n")
+    ssl = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if https else {}
     make_server(app, host, port, **ssl).run()
 
 

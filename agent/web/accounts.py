@@ -62,6 +62,16 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, want)
 
 
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to check an unknown name against (made once): its refusal takes as long as a known one's."""
+    if not _DUMMY:
+        _DUMMY.append(hash_password(secrets.token_urlsafe(16)))
+    return _DUMMY[0]
+
+
 class Accounts:
     """The reviewer accounts stored in ``home/reviewers.json``."""
 
@@ -127,6 +137,6 @@ class Accounts:
         """Whether ``name`` / ``password`` log in (an unknown name costs a hash too: no timing hint)."""
         user = self.users.get(name)
         if user is None:
-            verify_password(password, hash_password("x" * MIN_PASSWORD))
+            verify_password(password, _dummy_hash())
             return False
         return verify_password(password, user["hash"])

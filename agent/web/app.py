@@ -119,7 +119,7 @@ def create_app(cfg: WebConfig) -> Starlette:
         ),
         Middleware(LoginGate, cfg=cfg),
     ]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={Exception: pages.server_error})
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.cfg = cfg
     app.state.env = templates()
     return app

@@ -197,9 +197,3 @@ async def logout(request: Request) -> Response:
         return problem(request, 403, CSRF_MESSAGE, CSRF_HINT)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
-
-
-async def server_error(request: Request, exc: Exception) -> Response:
-    """A defect: the kind is logged, never the message (it could quote a record)."""
-    log.error("internal error on %s: %s", request.url.path, type(exc).__name__)
-    return HTMLResponse("internal error; the server log names its kind", status_code=500)

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("certreview.web")
@@ -63,8 +64,19 @@ class Guard:
                 message["headers"] = [*message.get("headers", []), *HEADERS]
             await send(message)
 
+        started = [False]
+
+        async def tracked(message: Message) -> None:
+            started[0] = started[0] or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # a defect: its kind is logged, never its message (it may quote a record)
+            log.error("internal error on %s: %s", scope["path"], type(exc).__name__)
+            status[0] = 500
+            if not started[0]:
+                await PlainTextResponse("internal error; the server log names its kind", 500)(scope, receive, tracked)
         finally:
             ms = (time.perf_counter() - t0) * 1000
             log.info("%s %s %d %.1fms", scope["method"], scope["path"], status[0], ms)
