@@ -46,6 +46,7 @@ def test_queue_is_ranked_as_triage_ranks_it_with_counts(bench: tuple[TestClient,
     assert row_ids(page) == expected == ["W-hostile", "W-approve", "W-reject", "W-bad"]
     assert '<b id="count-approve">2</b>' in page and '<b id="count-reject">1</b>' in page
     assert '<b id="count-error">1</b>' in page and '<b id="count-signed">0</b>' in page
+    assert '<b id="count-flagged">1</b>' in page
 
 
 def test_filters_by_decision_flag_disease_and_signed_off(bench: tuple[TestClient, Any]) -> None:

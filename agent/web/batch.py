@@ -128,6 +128,7 @@ class QueueView:
     group_counts: dict[str, int] = field(default_factory=dict)  # matching cases per group
     page: int = 1
     pages: int = 1
+    flagged: int = 0  # cases with any flag
 
 
 class Batch:
@@ -266,7 +267,8 @@ class Batch:
             rows[queue_group(r)].append(r)
         counts = Counter(queue_group(r) for r in matching)
         groups = [(g, title, rows[g]) for g, title in QUEUE_GROUPS]
-        return QueueView(groups, len(matching), len(ranked), signed, options, dict(counts), page, pages)
+        flagged = sum(1 for r, _ in ranked if r.flags)
+        return QueueView(groups, len(matching), len(ranked), signed, options, dict(counts), page, pages, flagged)
 
     # ------------------------------------------------------------ sign-off
     def sign(self, case_id: str, sign: SignOff, shown_sha256: str) -> Recorded:
