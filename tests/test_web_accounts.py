@@ -108,6 +108,12 @@ def test_with_accounts_every_page_needs_a_login_and_the_login_signs(home: Path, 
     data = {"csrf_token": csrf_of(page), "shown_sha256": shown_sha_of(page), "decision": "approve"}
     assert client.post("/case/W-approve/decide", data=data, follow_redirects=False).status_code == 303
     assert batch.sign_offs()["W-approve"].reviewer == "R-07"  # the login, not a name typed in a form
+    # an account removed while the server runs: its session no longer opens a page
+    assert _cli(home, "users", "remove", "R-07").exit_code == 0
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    Accounts(home).add("R-07", PASSWORD)
+    login = client.get("/login").text
+    client.post("/login", data={"csrf_token": csrf_of(login), "name": "R-07", "password": PASSWORD})
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/").text)})
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
 

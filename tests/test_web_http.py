@@ -255,3 +255,23 @@ def test_a_defect_is_a_500_whose_log_names_its_kind_only(
     logged = [rec.getMessage() for rec in caplog.records]
     assert "internal error on /: RuntimeError" in logged and not any("浸润" in m for m in logged)
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_decision_made_meanwhile_with_decide_is_named_and_kept(bench: tuple[TestClient, Any], home: Path) -> None:
+    client, _ = bench
+    page = client.get("/case/W-approve").text
+    folder = next(p for p in (home.parent / "cases").iterdir() if p.name == "W-approve")
+    r = CliRunner().invoke(
+        cli.app, ["decide", str(folder), "--approve", "--reviewer", "R-02"], env={"CERTREVIEW_HOME": str(home)}
+    )
+    assert r.exit_code == 0, r.output
+    data = {"csrf_token": csrf_of(page), "shown_sha256": shown_sha_of(page), "decision": "approve"}
+    refused = client.post("/case/W-approve/decide", data=data)
+    assert refused.status_code == 400
+    assert re.search(r"case W-approve is already decided: approve by R-02 at [\d\- :]+ \(decision #1\)", refused.text)
+    assert "Current decision: <b>approve</b> by <b>R-02</b>" in refused.text
+    assert [d["reviewer"] for d in _registry_show(home)["decisions"]] == ["R-02"]
+    # the page's own decisions are in the audit chain beside the CLI's
+    assert _decide(client, "W-reject", decision="reject").status_code == 303
+    verify = CliRunner().invoke(cli.app, ["audit", "verify"], env={"CERTREVIEW_HOME": str(home)})
+    assert verify.exit_code == 0 and "chain intact" in verify.stdout

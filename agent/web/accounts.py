@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
@@ -77,7 +78,26 @@ class Accounts:
 
     def __init__(self, home: Path) -> None:
         self.path = home / ACCOUNTS_FILE
+        self._stamp = self._mtime()
         self.users: dict[str, dict[str, Any]] = self._read()
+
+    def _mtime(self) -> int | None:
+        try:
+            return self.path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def reload_if_changed(self) -> None:
+        """Read the file again when it changed (a reviewer removed while the server runs is
+        signed out on their next request). A damaged or removed file lets nobody in (fail closed)."""
+        stamp = self._mtime()
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self.users = self._read()
+            except AccountError:
+                logging.getLogger("certreview.web").error("%s is damaged: nobody can log in until it is fixed", self.path)
+                self.users = {}
 
     def _read(self) -> dict[str, dict[str, Any]]:
         if not self.path.exists():
@@ -102,6 +122,7 @@ class Accounts:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(body)
         tmp.replace(self.path)
+        self._stamp = self._mtime()
 
     def names(self) -> list[str]:
         """The reviewers' names, sorted."""

@@ -81,6 +81,7 @@ class LoginGate:
         if scope["type"] != "http" or self.cfg.accounts is None or scope["path"].startswith(OPEN_PATHS):
             await self.app(scope, receive, send)
             return
+        self.cfg.accounts.reload_if_changed()
         user = scope.get("session", {}).get("user")
         if isinstance(user, str) and user in self.cfg.accounts.users:
             await self.app(scope, receive, send)
