@@ -96,7 +96,8 @@ class Accounts:
             try:
                 self.users = self._read()
             except AccountError:
-                logging.getLogger("certreview.web").error("%s is damaged: nobody can log in until it is fixed", self.path)
+                log = logging.getLogger("certreview.web")
+                log.error("%s is damaged: nobody can log in until it is fixed", self.path)
                 self.users = {}
 
     def _read(self) -> dict[str, dict[str, Any]]:
