@@ -62,6 +62,12 @@ def test_a_damaged_accounts_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(AccountError) as exc:
         Accounts(tmp_path)
     assert exc.value.message == f"{tmp_path / 'reviewers.json'} is not a reviewer accounts file"
+    (tmp_path / "reviewers.json").unlink()
+    running = Accounts(tmp_path)
+    running.add("R-01", PASSWORD)
+    (tmp_path / "reviewers.json").write_text('{"users": 3}', encoding="utf-8")  # damaged while serving
+    running.reload_if_changed()
+    assert running.users == {} and not running.check("R-01", PASSWORD)  # fails closed
 
 
 def test_serving_beyond_loopback_without_accounts_is_refused(tmp_path: Path, cases_dir: Path) -> None:

@@ -85,6 +85,7 @@ def test_every_quote_is_marked_at_its_offsets_in_the_record_text(bench: tuple[Te
     pre = re.search(r'<pre class="doc" data-document="records/病理.txt">(.*?)</pre>', page, re.S)
     assert pre and _text(pre.group(1)) == texts["records/病理.txt"]
     assert "第" in page and 'class="clause"' in page  # the cited clauses' text
+    assert all(f'id="field-{k}"' in page for k in entry.rec.form.fields)  # every field of the form
 
 
 def test_sign_off_follows_the_rules_of_decide_and_lands_in_the_registry(

@@ -81,11 +81,13 @@ class Accounts:
         self._stamp = self._mtime()
         self.users: dict[str, dict[str, Any]] = self._read()
 
-    def _mtime(self) -> int | None:
+    def _mtime(self) -> tuple[int, int, int] | None:
+        """What changes when the file does (mtime alone can repeat within a clock tick)."""
         try:
-            return self.path.stat().st_mtime_ns
+            st = self.path.stat()
         except OSError:
             return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
 
     def reload_if_changed(self) -> None:
         """Read the file again when it changed (a reviewer removed while the server runs is

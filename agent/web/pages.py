@@ -18,6 +18,7 @@ from agent.core.models import FORM_FIELDS
 from agent.registry.decisions import DECISIONS, SignOff
 from agent.registry.errors import DecisionConflictError
 from agent.registry.queries import renewals, show_person
+from agent.report.writers import FORM_ROWS
 from agent.review.triage import queue_group, skipped_records
 from agent.web.app import WebConfig, render, reviewer_of
 from agent.web.batch import SIGNED_STATES, Filters, StaleRecommendationError, UnknownCaseError, shown_digest
@@ -82,7 +83,7 @@ def _case_context(request: Request, case_id: str) -> dict[str, Any]:
         "rec": rec,
         "entry": e,
         "group": queue_group(rec),
-        "fields": [(k, rec.form.fields[k]) for k in FORM_FIELDS if rec.form and k in rec.form.fields],
+        "fields": _fields(rec),
         "documents": [(d, marked(d.text, quotes.get(d.name, []))) for d in docs],
         "unplaced": [q for qs in quotes.values() for q in qs if not q.found],
         "clauses": {cid: kb.clause(cid) for cid in clause_ids},
@@ -93,6 +94,15 @@ def _case_context(request: Request, case_id: str) -> dict[str, Any]:
         "decision_cn": DECISION_CN,
         "decisions": DECISIONS,
     }
+
+
+def _fields(rec: Any) -> list[tuple[str, str, Any]]:
+    """Every form field as (key, 申请表 label, field): the printed form's order, then the rest."""
+    if rec.form is None:
+        return []
+    labels = {key: label for label, key in FORM_ROWS}
+    order = [*labels, *FORM_FIELDS, *rec.form.fields]
+    return [(k, labels.get(k, ""), rec.form.fields[k]) for k in dict.fromkeys(order) if k in rec.form.fields]
 
 
 def case(request: Request) -> Response:
