@@ -148,3 +148,19 @@ def test_certreview_serve_dev_as_a_process_logs_paths_only(tmp_path: Path) -> No
         _, err = proc.communicate(timeout=30)
     assert "Serving 62 cases on http://127.0.0.1:" in err and "GET /case/DEV-N01 200" in err
     assert "透析" not in err and "?" not in err.split("Serving", 1)[1]  # no record text, no query string
+
+
+def test_what_counts_as_loopback() -> None:
+    from agent.web.security import is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.20", "example.org", ""))
+
+
+def test_two_folders_with_one_case_id_are_refused(home: Path, tmp_path: Path) -> None:
+    from agent.web.batch import DuplicateCaseError
+
+    one, two = web_batch(tmp_path / "one"), web_batch(tmp_path / "two")
+    with pytest.raises(DuplicateCaseError) as exc:
+        make_workbench(home, one, extra_dirs=[two])
+    assert exc.value.message == f"case id W-approve is in both {one / 'W-approve'} and {two / 'W-approve'}"

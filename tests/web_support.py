@@ -40,15 +40,15 @@ def web_batch(root: Path) -> Path:
     return root
 
 
-def make_workbench(home: Path, batch_dir: Path, **cfg: Any) -> tuple[Any, Any]:
-    """(app, batch): the batch reviewed, on the registry of ``home``."""
+def make_workbench(home: Path, batch_dir: Path, extra_dirs: list[Path] | None = None, **cfg: Any) -> tuple[Any, Any]:
+    """(app, batch): the batch (and ``extra_dirs``) reviewed, on the registry of ``home``."""
     from agent.registry.store import open_registry
     from agent.review.deps import build_deps
     from agent.web.app import WebConfig, create_app
     from agent.web.batch import Batch
 
     settings = Settings(home=home)
-    batch = Batch([batch_dir], build_deps(settings), open_registry(settings))
+    batch = Batch([batch_dir, *(extra_dirs or [])], build_deps(settings), open_registry(settings))
     batch.load()
     return create_app(WebConfig(batch=batch, **cfg)), batch
 
