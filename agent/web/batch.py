@@ -213,9 +213,10 @@ class Batch:
             if not changed and len(folders) == len(self.entries):
                 return
             redone = {f: self._review(f) for f in changed}
+            now = {e.folder: e for e in self.entries.values()}  # newer than ``seen`` if a sign-off ran
             fresh: dict[str, Entry] = {}
             for folder in folders:
-                e = redone.get(folder) or seen[folder]
+                e = redone.get(folder) or now.get(folder) or self._review(folder)
                 key = e.rec.case_id if e.rec.case_id not in fresh else f"{e.rec.case_id}@{folder.name}"
                 fresh[key] = e
             self.entries = fresh
