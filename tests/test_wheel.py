@@ -26,6 +26,7 @@ DATA_FILES = [
     "agent/kb/synonyms.yaml",
     "agent/core/locale/zh_CN.mo",
     *(f"agent/report/templates/{p.name}" for p in (PROJECT_ROOT / "agent" / "report" / "templates").iterdir()),
+    *(f"agent/web/{d}/{p.name}" for d in ("templates", "static") for p in (PROJECT_ROOT / "agent/web" / d).iterdir()),
     "agent/knowledge_base/catalog.yaml",
     *(
         f"agent/knowledge_base/{p.relative_to(PROJECT_ROOT / 'knowledge_base').as_posix()}"

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from agent.core.catalog import Catalog
+from agent.core.models import SignOffState
 from agent.extract.dates import add_months
 from agent.registry.certs import covering, status_on
 from agent.registry.store import Registry
@@ -228,3 +229,21 @@ def export(reg: Registry, fmt: str, on: dt.date, catalog: Catalog | None) -> Ite
                 buf.seek(0)
                 buf.truncate()
         yield buf.getvalue()
+
+
+def current_decisions(reg: Registry, case_ids: list[str]) -> dict[str, SignOffState]:
+    """The current (not superseded) decision of each of ``case_ids`` that has one: one query per
+    500 ids, for a queue of many cases (the workbench shows them on every load)."""
+    d = ReviewDecision
+    out: dict[str, SignOffState] = {}
+    with reg.read() as s:
+        for i in range(0, len(case_ids), 500):
+            q = select(d).where(d.case_id.in_(case_ids[i : i + 500]), d.superseded_by.is_(None))
+            for row in s.scalars(q):
+                out[row.case_id] = SignOffState(
+                    decision=row.decision,  # type: ignore[arg-type]  # the table holds the three decisions only
+                    reviewer=row.reviewer,
+                    decided_at=row.created_at.isoformat(),
+                    overrides=row.recommendation_decision != row.decision,
+                )
+    return out
