@@ -161,3 +161,18 @@ def test_agreement_accuracy_kappa_confusion_reasons_per_reviewer(reg: Registry) 
     assert a["override_reasons"] == [{"reason": "病理为复印件", "count": 2}]
     assert a["per_reviewer"]["R1"] == {"decisions": 3, "agreement": round(2 / 3, 4), "overrides": 1, "kappa": 0.0}
     assert set(a["per_reviewer"]) == {"R1", "R2"}  # a decision shown no recommendation is not counted
+
+
+def test_the_recorded_recommendation_hash_is_reproducible(deps: Any, tmp_path: Path) -> None:
+    """The sha256 a decision records identifies the recommendation shown: reviewing the same case
+    again gives the same hash (timings at every depth left out), a changed record a different one."""
+    from agent.records.case import load_case
+    from agent.registry.decisions import recommendation_hash
+    from agent.review.recommend import review_case
+    from tests.conftest import CLINIC_PLAN, PATHOLOGY, base_case, write_case
+
+    folder = write_case(tmp_path / "cases", base_case("HASH-1"), {"病理.txt": PATHOLOGY, "门诊.txt": CLINIC_PLAN})
+    first, second = (review_case(load_case(folder), deps) for _ in range(2))
+    assert recommendation_hash(first) == recommendation_hash(second)
+    (folder / "records" / "门诊.txt").write_text(CLINIC_PLAN.replace("右肺上叶", "左肺下叶"), encoding="utf-8")
+    assert recommendation_hash(review_case(load_case(folder), deps)) != recommendation_hash(first)

@@ -36,12 +36,22 @@ class _Lost(Exception):
     """Another reviewer took the case's current slot first."""
 
 
+_TIMINGS = ("elapsed_ms", "timings")
+
+
+def _untimed(data: Any) -> Any:
+    """``data`` without timings at any depth (the form's provenance has its own elapsed_ms)."""
+    if isinstance(data, dict):
+        return {k: _untimed(v) for k, v in data.items() if k not in _TIMINGS}
+    if isinstance(data, list):
+        return [_untimed(v) for v in data]
+    return data
+
+
 def recommendation_hash(rec: Recommendation) -> str:
-    """sha256 of the recommendation as shown, without its timings (which differ run to run)."""
-    data = rec.model_dump(mode="json")
-    data["provenance"].pop("elapsed_ms", None)
-    data["provenance"].pop("timings", None)
-    body = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """sha256 of the recommendation as shown, without its timings at any depth (they differ run to
+    run): the same case reviewed again on the same registry gives the same hash."""
+    body = json.dumps(_untimed(rec.model_dump(mode="json")), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
