@@ -50,14 +50,19 @@ BackendOpt = Annotated[
 ]
 
 
-def get_deps(backend: BackendChoice | None = None, *, registry: bool = False) -> Any:
+def get_deps(backend: BackendChoice | None = None, *, registry: bool = False, concurrency: int = 1) -> Any:
     """The dependencies a command runs on: settings, knowledge base (built on first use, with a
-    note), the chosen backend and, with ``registry``, the registry's certifications for check 6."""
+    note), the chosen backend and, with ``registry``, the registry's certifications for check 6.
+    ``concurrency`` > 1 (``triage --workers N``) keeps N model calls in flight unless
+    CERTREVIEW_LLM_CONCURRENCY sets the limit itself."""
     from agent.report.terminal import kb_progress, note
     from agent.review.deps import build_deps
 
     # the option goes through the same validation as CERTREVIEW_BACKEND
-    settings = get_settings(**({"backend": backend.value} if backend else {}))
+    overrides: dict[str, Any] = {"backend": backend.value} if backend else {}
+    settings = get_settings(**overrides)
+    if concurrency > 1 and "llm_concurrency" not in settings.model_fields_set:
+        settings = get_settings(**overrides, llm_concurrency=concurrency)
     with kb_progress() as progress:
         deps = build_deps(settings, progress=progress, on_build=lambda: note(BUILD_NOTE))
     if settings.backend == "openai":
