@@ -102,7 +102,7 @@ def _merge_error(dirs: list[Path], out: Path) -> str:
 def test_shards_that_do_not_belong_together_are_refused_by_name(shard_runs: Path, tmp_path: Path, home: Path) -> None:
     s1, s2 = shard_runs / "s1of2", shard_runs / "s2of2"
     out = tmp_path / "m"
-    assert f"shard 2/2 missing: the queue would lack its cases" in _merge_error([s1], out)
+    assert "shard 2/2 missing: the queue would lack its cases" in _merge_error([s1], out)
     assert f"{s1} and {s1} are both shard 1/2" in _merge_error([s1, s1, s2], out)
     assert "the batch was split two ways" in _merge_error([s1, shard_runs / "s2of3"], out)
     assert f"{shard_runs / 'one'}: no shard.json, so not the output of `triage --shard`" in _merge_error(

@@ -175,4 +175,3 @@ def merge(
         render_triage(recs, summary, paths)
     if summary["errors"] or summary["records_skipped"]:
         raise typer.Exit(EXIT_PARTIAL)
-
