@@ -64,7 +64,7 @@ def get_deps(backend: BackendChoice | None = None, *, registry: bool = False, co
     if concurrency > 1 and "llm_concurrency" not in settings.model_fields_set:
         settings = get_settings(**overrides, llm_concurrency=concurrency)
     with kb_progress() as progress:
-        deps = build_deps(settings, progress=progress, on_build=lambda: note(BUILD_NOTE))
+        deps = build_deps(settings, progress=progress, on_build=lambda: note(BUILD_NOTE), lock=kb_lock(settings))
     if settings.backend == "openai":
         from agent.llm.backend import make_backend
 
@@ -83,4 +83,16 @@ def open_kb() -> Any:
 
     settings = get_settings()  # checked before the progress bar takes the terminal
     with kb_progress() as progress:
-        return open_service(settings, progress, on_build=lambda: note(BUILD_NOTE))
+        return open_service(settings, progress, on_build=lambda: note(BUILD_NOTE), lock=kb_lock(settings))
+
+
+def kb_lock(settings: Settings) -> Any:
+    """Where the knowledge base's one-writer lock lives: a row of the registry database when one is
+    shared (CERTREVIEW_DATABASE_URL), so machines sharing a chroma server refresh one at a time;
+    None (a file in the data home) otherwise. The registry is opened only when a refresh runs."""
+    if settings.database_url is None:
+        return None
+    from agent.registry.locks import RegistryLock
+    from agent.registry.store import open_registry
+
+    return RegistryLock(lambda: open_registry(settings), settings.kb_lock_ttl_s)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json, get_settings, open_kb
+from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json, get_settings, kb_lock, open_kb
 
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
 
@@ -40,7 +40,7 @@ def kb_refresh(
 
         raise InvalidInputError(f"not a folder: {path}", "Pass the folder that holds the policy files.")
     with kb_progress() as progress:
-        report = refresh(settings, path, progress, force=force)
+        report = refresh(settings, path, progress, force=force, lock=kb_lock(settings))
     if as_json:
         echo_json(report.to_dict())
     else:

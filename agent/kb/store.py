@@ -23,11 +23,14 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from agent.core.errors import DocumentError, KBBusyError, KBError
+from agent.core.locks import LockBusyError, WriterLock
 from agent.core.models import Clause
 from agent.kb.health import build_problems, content_hash, read_clauses, read_manifest, salvage_source
 from agent.kb.loader import PolicyDoc, Skipped, file_sha256, load_policy, policy_files
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+KB_LOCK = "kb-refresh"  # the lock's name where a shared WriterLock keeps it
+_BUSY_HINT = "Wait for that refresh to finish, then run the command again."
 
 
 _ORIGIN = {
@@ -85,9 +88,10 @@ class RefreshReport:
 class KBStore:
     """The knowledge-base folder of one data home."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, writer_lock: WriterLock | None = None) -> None:
         self.root = root
         self.builds = root / "builds"
+        self.writer_lock = writer_lock  # shared machines: a lock row; None: the file lock below
 
     # ------------------------------------------------------------ reading
     def current_name(self) -> str | None:
@@ -129,16 +133,17 @@ class KBStore:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the single-writer lock; a second writer gets KBBusyError at once, naming the holder."""
+        if self.writer_lock is not None:
+            with shared_lock(self.writer_lock):
+                yield
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.root / ".lock", timeout=0)
         holder = self.root / ".lock.pid"
         try:
             lock.acquire()
         except Timeout:
-            raise KBBusyError(
-                f"the knowledge base is being refreshed by {_read_holder(holder)}",
-                "Wait for that refresh to finish, then run the command again.",
-            ) from None
+            raise KBBusyError(f"the knowledge base is being refreshed by {_read_holder(holder)}", _BUSY_HINT) from None
         try:
             # beside the lock, not in it: the lock file's content is filelock's business
             tmp = holder.with_name(f".lock.pid.{os.getpid()}")
@@ -244,6 +249,17 @@ class KBStore:
         for d in self.builds.iterdir():
             if d.name not in {live, keep_previous}:
                 shutil.rmtree(d, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def shared_lock(writer_lock: WriterLock) -> Iterator[None]:
+    """Hold the knowledge base's lock where ``writer_lock`` keeps it (a registry row)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(writer_lock.hold(KB_LOCK))
+        except LockBusyError as exc:
+            raise KBBusyError(f"the knowledge base is being refreshed by {exc.holder}", _BUSY_HINT) from None
+        yield
 
 
 def _read_holder(holder: Path) -> str:
