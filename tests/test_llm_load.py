@@ -55,7 +55,7 @@ def _run(deps: Any, srv: FakeOpenAI, tmp: Path, folders: list[Path], n: int, **o
 def test_throughput_grows_with_the_calls_in_flight(
     deps: Any, srv: FakeOpenAI, batch: list[Path], tmp_path: Path
 ) -> None:
-    srv.latency_s = 0.12  # a model's decode time dominates, as on a real cluster
+    srv.latency_s = 0.2  # a model's decode time dominates, as on a real cluster
     walls: dict[int, float] = {}
     for n in (1, 2, 4):
         srv.max_in_flight = 0
@@ -129,7 +129,7 @@ def test_a_token_budget_below_one_is_named(monkeypatch: pytest.MonkeyPatch, home
 def test_triage_workers_keep_n_model_calls_in_flight(
     srv: FakeOpenAI, batch: list[Path], home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    srv.latency_s = 0.05
+    srv.latency_s = 0.3  # long enough that the cases' calls overlap on a busy machine
     monkeypatch.setenv("CERTREVIEW_LLM_BASE_URL", srv.base_url)
     monkeypatch.setenv("CERTREVIEW_LLM_MODEL", "fake-model")
     batch_dir = batch[0].parent

@@ -111,7 +111,8 @@ def test_shards_that_do_not_belong_together_are_refused_by_name(shard_runs: Path
     other_kb = tmp_path / "other-kb"
     shutil.copytree(s2, other_kb)
     info = json.loads((other_kb / "shard.json").read_text(encoding="utf-8"))
-    (other_kb / "shard.json").write_text(json.dumps(info | {"kb_version": "abc@2026"}), encoding="utf-8")
+    other = info | {"kb_version": "abc@2026", "kb_content": "abc"}
+    (other_kb / "shard.json").write_text(json.dumps(other), encoding="utf-8")
     assert f"{other_kb} was triaged against knowledge base abc@2026, {s1} against {info['kb_version']}" in (
         _merge_error([s1, other_kb], out)
     )

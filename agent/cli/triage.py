@@ -80,7 +80,8 @@ def triage(
         if part is not None:
             from agent.review.shard import shard_info
 
-            extra = {"shard.json": json.dumps(shard_info(folders, mine, part, deps.kb.version), ensure_ascii=False)}
+            info = shard_info(folders, mine, part, deps.kb.version, str(deps.kb.manifest["content_hash"]))
+            extra = {"shard.json": json.dumps(info, ensure_ascii=False)}
         recs, summary = _run(mine, deps, workers)
         _publish(recs, summary, deps, as_json, out, extra, audit)
 

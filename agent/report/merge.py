@@ -53,6 +53,11 @@ def read_shard(folder: Path) -> ShardOutput:
     return ShardOutput(folder, info, recs, float(summary.get("wall_s", 0.0)))
 
 
+def _content(s: ShardOutput) -> str:
+    """What the shard's knowledge base held (its content hash; the version string for older shards)."""
+    return str(s.info.get("kb_content") or s.info["kb_version"])
+
+
 def _agree(shards: list[ShardOutput]) -> None:
     """Every shard of one batch, one knowledge-base version, one count; each index once, none missing."""
     first = shards[0]
@@ -63,7 +68,7 @@ def _agree(shards: list[ShardOutput]) -> None:
                 f"({first.info['batch_id']})",
                 _HINT,
             )
-        if s.info["kb_version"] != first.info["kb_version"]:
+        if _content(s) != _content(first):
             raise ShardMergeError(
                 f"{s.folder} was triaged against knowledge base {s.info['kb_version']}, {first.folder} "
                 f"against {first.info['kb_version']}",

@@ -66,8 +66,10 @@ def select(folders: list[Path], shard: Shard | None) -> list[Path]:
     return list(folders) if shard is None else [f for f in folders if shard.holds(f.name)]
 
 
-def shard_info(folders: list[Path], mine: list[Path], shard: Shard, kb_version: str) -> dict[str, Any]:
-    """What ``shard.json`` records of one shard's run."""
+def shard_info(folders: list[Path], mine: list[Path], shard: Shard, kb_version: str, kb_content: str) -> dict[str, Any]:
+    """What ``shard.json`` records of one shard's run: ``kb_content`` is the content hash of the
+    knowledge base's clauses (a rebuild of the same policies gets a new version stamp, not new
+    content, so shards on either side of it still merge)."""
     return {
         "batch_id": batch_id(folders),
         "batch_cases": len(folders),
@@ -75,5 +77,6 @@ def shard_info(folders: list[Path], mine: list[Path], shard: Shard, kb_version: 
         "index": shard.index,
         "count": shard.count,
         "kb_version": kb_version,
+        "kb_content": kb_content,
         "cases": [f.name for f in mine],
     }
