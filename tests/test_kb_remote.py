@@ -184,6 +184,19 @@ def test_a_refresh_on_another_machine_holds_the_lock_row(
     assert "hint: Wait for that refresh to finish, then run the command again." in flat
     r = CliRunner().invoke(cli.app, ["kb", "refresh"])  # released: the next one runs
     assert r.exit_code == 0, r.stderr
+    lock = _lock(shared_db, tmp_path)
+    long_ago = dt.datetime(2026, 12, 4, 8, 0, 0, tzinfo=dt.timezone.utc)
+    with lock.registry().write() as s, s.begin():  # a refresh whose machine died mid-way
+        s.add(
+            LockRow(
+                name="kb-refresh", holder="pid 4242 on reviewer-2", token="t", acquired_at=long_ago, expires_at=long_ago
+            )
+        )
+    r = CliRunner().invoke(cli.app, ["kb", "refresh"])
+    assert r.exit_code == 0, r.stderr
+    assert "Took over the refresh lock of pid 4242 on reviewer-2 (since 2026-12-04 08:00:00 UTC;" in " ".join(
+        r.stderr.split()
+    )
 
 
 def test_a_stale_lock_row_is_taken_over_and_a_live_one_names_its_holder(shared_db: str, tmp_path: Path) -> None:
