@@ -100,10 +100,8 @@ def _timed_refresh(settings: Settings, **kw: Any) -> float:
 def bench_kb(tmp: Path) -> dict[str, Any]:
     """Seconds of a first build, a forced rebuild (vectors reused) and a no-op refresh, on a local
     index and on a chroma server on loopback; and of opening the served version."""
-    from agent.kb.service import open_kb
+    from agent.kb.service import embedder_factory, open_kb
     from tests.chroma_server import chroma_server
-
-    from agent.kb.service import embedder_factory
 
     embedder_factory(Settings(home=tmp))()(["预热"])  # the model's load is paid once, by neither side
     out: dict[str, Any] = {}
