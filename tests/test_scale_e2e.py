@@ -29,6 +29,7 @@ from tests.test_registry import _postgres_db
 
 DEV = PROJECT_ROOT / "eval" / "datasets" / "dev"
 CASES = 16
+pytestmark = pytest.mark.slow  # servers and CLI processes: about a minute
 
 
 @pytest.fixture()
