@@ -249,3 +249,14 @@ def test_a_held_lock_is_renewed_past_its_time_to_live(shared_db: str, tmp_path: 
         t.join()
     with other.hold("kb-refresh"):
         pass
+
+
+def test_the_lock_row_is_used_only_where_the_knowledge_base_is_shared(tmp_path: Path) -> None:
+    from agent.cli.common import kb_lock
+
+    db = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    assert kb_lock(Settings(home=tmp_path, database_url=db)) is None  # its own local index: the file lock
+    assert kb_lock(Settings(home=tmp_path, chroma_url="http://127.0.0.1:8000")) is None  # no database to hold a row
+    shared = kb_lock(Settings(home=tmp_path, database_url=db, chroma_url="http://127.0.0.1:8000"))
+    assert isinstance(shared, RegistryLock)
+    assert not (tmp_path / "shared.sqlite3").exists()  # opened only when a refresh takes the lock

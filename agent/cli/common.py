@@ -87,10 +87,11 @@ def open_kb() -> Any:
 
 
 def kb_lock(settings: Settings) -> Any:
-    """Where the knowledge base's one-writer lock lives: a row of the registry database when one is
-    shared (CERTREVIEW_DATABASE_URL), so machines sharing a chroma server refresh one at a time;
-    None (a file in the data home) otherwise. The registry is opened only when a refresh runs."""
-    if settings.database_url is None:
+    """Where the knowledge base's one-writer lock lives: a row of the registry database when both
+    are shared (CERTREVIEW_CHROMA_URL and CERTREVIEW_DATABASE_URL), so machines sharing a chroma
+    server refresh one at a time; None (a file in the data home) for a knowledge base of this
+    machine's own. The registry is opened only when a refresh runs."""
+    if settings.database_url is None or settings.chroma_url is None:
         return None
     from agent.registry.locks import RegistryLock
     from agent.registry.store import open_registry

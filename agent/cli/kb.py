@@ -30,8 +30,8 @@ def kb_refresh(
 
     The new index is built beside the live one and swapped in atomically; an interrupted refresh
     leaves the previous index serving. With CERTREVIEW_CHROMA_URL the same holds on the server (a
-    new collection, a pointer switched); with CERTREVIEW_DATABASE_URL the one-writer lock is a row
-    of that database, shared by every machine (busy: exit 75 naming the holder). Exit code 5 when
+    new collection, a pointer switched), and with CERTREVIEW_DATABASE_URL too the one-writer lock is
+    a row of that database, shared by every machine (busy: exit 75 naming the holder). Exit code 5 when
     some files were skipped.
     """
     from agent.kb.service import refresh
