@@ -260,3 +260,31 @@ def test_the_lock_row_is_used_only_where_the_knowledge_base_is_shared(tmp_path: 
     shared = kb_lock(Settings(home=tmp_path, database_url=db, chroma_url="http://127.0.0.1:8000"))
     assert isinstance(shared, RegistryLock)
     assert not (tmp_path / "shared.sqlite3").exists()  # opened only when a refresh takes the lock
+
+
+def test_a_refresh_whose_lock_was_taken_over_switches_nothing(
+    rsettings: Settings, shared_db: str, tmp_path: Path
+) -> None:
+    from agent.core.errors import KBBusyError
+
+    lock = _lock(shared_db, tmp_path)
+    before = open_kb(rsettings).version
+    now = dt.datetime.now(dt.timezone.utc)
+
+    def taken_over() -> None:  # this refresh fell silent past its expiry; another machine took the row
+        with lock.registry().write() as s, s.begin():
+            row = s.get(LockRow, "kb-refresh")
+            assert row is not None
+            s.delete(row)
+            s.flush()
+            s.add(LockRow(name="kb-refresh", holder="pid 77 on reviewer-9", token="x", acquired_at=now, expires_at=now))
+
+    with pytest.raises(KBBusyError) as exc:
+        refresh(rsettings, _policies(tmp_path, extra=True), lock=lock, before_swap=taken_over)
+    assert exc.value.message.startswith(
+        "this refresh lost its lock before the switch (now held by pid 77 on reviewer-9 (since "
+    )
+    assert exc.value.message.endswith("unless renewed)); nothing was switched")
+    assert open_kb(rsettings).version == before
+    with lock.registry().read() as s:
+        assert s.get(LockRow, "kb-refresh") is not None  # the other machine's row is left alone

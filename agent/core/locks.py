@@ -29,6 +29,11 @@ class WriterLock(Protocol):
         """Hold lock ``name`` for a block; LockBusyError at once when another process holds it."""
         ...
 
+    def still_held(self, name: str) -> str | None:
+        """None while this process still holds ``name``; else who took it over (a holder silent
+        past the expiry loses its lock): checked before an irreversible step such as a switch."""
+        ...
+
 
 def holder_id() -> str:
     """Who this process is, as a busy lock names it to the one waiting: ``pid N on HOST``."""

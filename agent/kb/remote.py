@@ -27,7 +27,16 @@ from agent.core.models import Clause
 from agent.kb.health import BM25_FILES, content_hash
 from agent.kb.index import KBIndex, fill_collection, save_bm25
 from agent.kb.loader import Skipped, file_sha256, policy_files
-from agent.kb.store import KBStore, Progress, RefreshReport, _Build, _diff, _manifest, _read_policies
+from agent.kb.store import (
+    KBStore,
+    Progress,
+    RefreshReport,
+    _Build,
+    _diff,
+    _manifest,
+    _read_policies,
+    check_still_held,
+)
 
 PREFIX = "certreview-kb-"
 POINTER = "certreview-live"
@@ -224,6 +233,7 @@ class RemoteStore:
             )
             if before_swap:
                 before_swap()  # tests simulate a crash here: the live version must keep serving
+            check_still_held(self.locker.writer_lock)
             self._switch(name, manifest["version"])
             self._drop(keep={name, previous})
         return _diff(build.old, old_by_id, docs, skipped, clauses, manifest["version"], embedded)

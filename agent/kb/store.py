@@ -262,6 +262,17 @@ def shared_lock(writer_lock: WriterLock) -> Iterator[None]:
         yield
 
 
+def check_still_held(writer_lock: WriterLock | None) -> None:
+    """Before a switch: KBBusyError when this refresh's lock row was taken over (it fell silent
+    past its expiry), so two writers never both switch; nothing is switched."""
+    lost_to = writer_lock.still_held(KB_LOCK) if writer_lock is not None else None
+    if lost_to is not None:
+        raise KBBusyError(
+            f"this refresh lost its lock before the switch (now held by {lost_to}); nothing was switched",
+            "Run the refresh again once the other one has finished.",
+        )
+
+
 def _read_holder(holder: Path) -> str:
     """Who holds the lock, as its pid file says ("another process" between its acquire and write)."""
     try:

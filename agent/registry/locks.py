@@ -50,6 +50,7 @@ class RegistryLock:
         self.ttl = dt.timedelta(seconds=ttl_s)
         self.clock = clock
         self.taken_over: str | None = None  # the stale holder a hold replaced, for the caller to say
+        self._tokens: dict[str, str] = {}  # name -> the token of this process's hold
 
     def registry(self) -> Registry:
         """The registry database, opened (and migrated) once."""
@@ -63,6 +64,7 @@ class RegistryLock:
         reg = self.registry()
         token = secrets.token_hex(16)
         self._acquire(reg, name, token)
+        self._tokens[name] = token
         stop = threading.Event()
         renewer = threading.Thread(target=self._renew, args=(reg, name, token, stop), daemon=True)
         renewer.start()
@@ -71,8 +73,17 @@ class RegistryLock:
         finally:
             stop.set()
             renewer.join()
+            self._tokens.pop(name, None)
             with reg.write() as s, s.begin():
                 s.execute(delete(LockRow).where(LockRow.name == name, LockRow.token == token))
+
+    def still_held(self, name: str) -> str | None:
+        """None while our row is there; else who holds ``name`` now ("nobody" when no row)."""
+        with self.registry().read() as s:
+            row = s.get(LockRow, name)
+            if row is not None and row.token == self._tokens.get(name):
+                return None
+            return describe(row) if row is not None else "nobody"
 
     def _acquire(self, reg: Registry, name: str, token: str) -> None:
         now = self.clock()
