@@ -142,3 +142,14 @@ def test_triage_workers_keep_n_model_calls_in_flight(
     r = CliRunner().invoke(cli.app, ["triage", str(batch_dir), "--backend", "openai", "--workers", "3", "--no-audit"])
     assert r.exit_code == 0, r.stderr
     assert srv.max_in_flight == 2
+
+
+def test_answers_cached_by_many_threads_at_once_are_all_written(deps: Any, srv: FakeOpenAI, tmp_path: Path) -> None:
+    """Cases in flight at once ask the same question: their cache writes must not collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = backend_deps(deps, srv, tmp_path).backend.client
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: client._cache_put("ab" + "0" * 62, {"answer": i}), range(400)))
+    assert client._cache_get("ab" + "0" * 62) is not None
+    assert [p.name for p in (client.cache_dir / "ab").iterdir()] == ["ab" + "0" * 62 + ".json"]  # no leftovers

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -204,7 +205,9 @@ class LLMClient:
     def _cache_put(self, key: str, data: dict[str, Any]) -> None:
         p = self.cache_dir / key[:2] / f"{key}.json"
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp")
+        # a temporary name of its own: cases in flight at once ask the same question (the same
+        # rationale prompt), and a shared one would be moved away under the other writer
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(p)
 
