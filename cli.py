@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 # typer only at import time: each group imports its libraries inside its commands
 from agent.cli.audit import audit_app
-from agent.cli.common import EXIT_PARTIAL, BackendChoice, BackendOpt, echo_json, get_deps
+from agent.cli.common import EXIT_PARTIAL, BackendOpt, echo_json, get_deps
 from agent.cli.evaluate import eval_cmd
 from agent.cli.icd import icd_app
 from agent.cli.kb import kb_app
@@ -22,6 +22,7 @@ from agent.cli.llm import llm_app
 from agent.cli.registry import decide, registry_app
 from agent.cli.settle import settle_cmd
 from agent.cli.supervise import supervise_cmd
+from agent.cli.triage import triage_app
 from agent.cli.web import serve, users_app
 
 if TYPE_CHECKING:
@@ -143,92 +144,7 @@ def review(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-@app.command("triage")
-def triage(
-    batch_dir: Annotated[Path, typer.Argument(help="A folder of case folders.")],
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print JSON Lines: one Recommendation per case, then a summary.")
-    ] = False,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Write results.jsonl, results.csv and report.html here.")
-    ] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Worker processes.")] = 1,
-    backend: BackendOpt = None,
-    audit: Annotated[bool, typer.Option("--audit/--no-audit", help="Append results to the audit log.")] = True,
-) -> None:
-    """Review every case of a batch into a ranked queue: ready to approve, documents to check (a
-    record could not be read), reject to confirm, documents to request (flagged cases first, oldest
-    first). A case that cannot be read gets an error line naming the field, and the batch goes on.
-
-    --out is checked before any case is processed and held for the run (a second run into it is
-    refused, exit 75). Exit code 5 when any case failed or any record was skipped; 6 when the results
-    were written but the audit log is damaged and did not record them."""
-    import contextlib
-
-    from agent.report.outputs import check_dir_target, hold_dir
-    from agent.review.triage import case_folders
-
-    folders = case_folders(batch_dir)
-    if out is not None:
-        check_dir_target(out, "--out", outside=batch_dir)
-    with hold_dir(out) if out is not None else contextlib.nullcontext():
-        _triage(folders, as_json, out, workers, backend, audit)
-
-
-def _triage(
-    folders: list[Path], as_json: bool, out: Path | None, workers: int, backend: BackendChoice | None, audit: bool
-) -> None:
-    import time
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from agent.cli.registry import attach_registry
-    from agent.core.errors import CertreviewError
-    from agent.registry import audit as audit_log
-    from agent.report.terminal import err, render_triage
-    from agent.review.triage import run_batch, summarize
-
-    deps = get_deps(backend, registry=True)  # worker processes attach the registry themselves
-    recs, times = [], []
-    t0 = time.perf_counter()
-    bar = Progress(
-        TextColumn("审核 triage"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    with bar:
-        task = bar.add_task("triage", total=len(folders))
-        for rec, ms in run_batch(folders, deps, workers=workers, attach=attach_registry):
-            recs.append(rec)
-            times.append(ms)
-            bar.advance(task)
-    summary = summarize(recs, times, time.perf_counter() - t0)
-    paths, write_error = None, None
-    if out:
-        from agent.report.writers import write_batch
-
-        try:
-            paths = write_batch(out, recs, summary, deps.kb.version)
-        except CertreviewError as exc:  # checked up front, but a full disk can still fail: print, then report
-            write_error = exc
-    if as_json:
-        from agent.report.writers import jsonl
-
-        sys.stdout.write(jsonl(recs, summary))
-    else:
-        render_triage(recs, summary, paths)
-    if write_error is not None:
-        raise write_error  # not audited: the files the log would vouch for were not written
-    if audit:  # after the results are out, as in `review`
-        audit_log.append(deps.settings.audit_log, recs)
-    if summary["errors"] or summary["records_skipped"]:
-        raise typer.Exit(EXIT_PARTIAL)
-
-
+app.add_typer(triage_app, name="triage")
 app.command("settle")(settle_cmd)
 app.command("supervise")(supervise_cmd)
 app.command("eval")(eval_cmd)

@@ -37,13 +37,22 @@ def completion(content: str, model: str = "fake-model") -> dict[str, Any]:
 
 class FakeOpenAI:
     """Answers POST /v1/chat/completions from a script: a queue of replies, or a function of the
-    request; every request body is kept for inspection."""
+    request; every request body is kept for inspection. For load tests: ``latency_s`` delays every
+    answer (a model's decode time), ``fault(n)`` may replace the n-th request's answer (1-based,
+    in arrival order) with a scripted 429 or 5xx, and ``max_in_flight`` is the most requests it
+    held at once; ``statuses`` lists what it answered."""
 
     def __init__(self) -> None:
         self.queue: list[Reply] = []
         self.responder: Callable[[dict[str, Any]], Reply] | None = None
         self.requests: list[dict[str, Any]] = []
         self.raw_requests: list[str] = []
+        self.latency_s = 0.0
+        self.fault: Callable[[int], Reply | None] | None = None
+        self.statuses: list[int] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._count_lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,16 +61,30 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode("utf-8")
-                outer.raw_requests.append(body)
-                req = json.loads(body)
-                outer.requests.append(req)
-                reply = (
+                with outer._count_lock:
+                    outer.raw_requests.append(body)
+                    req = json.loads(body)
+                    outer.requests.append(req)
+                    number = len(outer.requests)
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    self._answer(req, number)
+                finally:
+                    with outer._count_lock:
+                        outer.in_flight -= 1
+
+            def _answer(self, req: dict[str, Any], number: int) -> None:
+                fault = outer.fault(number) if outer.fault else None
+                reply = fault or (
                     outer.queue.pop(0)
                     if outer.queue
                     else (outer.responder(req) if outer.responder else Reply(status=500))
                 )
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
+                if reply.delay_s or outer.latency_s:
+                    time.sleep(reply.delay_s or outer.latency_s)
+                with outer._count_lock:
+                    outer.statuses.append(reply.status)
                 payload = (
                     reply.raw_body
                     if reply.raw_body is not None

@@ -111,7 +111,7 @@ def _head() -> str:
 
 def test_open_migrates_once_and_ships_every_table(reg: Registry, reg_settings: Settings) -> None:
     names = set(inspect(reg.engine).get_table_names())
-    assert {"persons", "certifications", "decisions", "events", "audit_anchor", "alembic_version"} <= names
+    assert {"persons", "certifications", "decisions", "events", "audit_anchor", "locks", "alembic_version"} <= names
     with reg.read() as s:
         assert s.execute(text("SELECT version_num FROM alembic_version")).scalar() == _head()
     again = open_registry(reg_settings)  # a second open finds the schema current and changes nothing

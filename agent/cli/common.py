@@ -52,16 +52,21 @@ BackendOpt = Annotated[
 ]
 
 
-def get_deps(backend: BackendChoice | None = None, *, registry: bool = False) -> Any:
+def get_deps(backend: BackendChoice | None = None, *, registry: bool = False, concurrency: int = 1) -> Any:
     """The dependencies a command runs on: settings, knowledge base (built on first use, with a
-    note), the chosen backend and, with ``registry``, the registry's certifications for check 6."""
+    note), the chosen backend and, with ``registry``, the registry's certifications for check 6.
+    ``concurrency`` > 1 (``triage --workers N``) keeps N model calls in flight unless
+    CERTREVIEW_LLM_CONCURRENCY sets the limit itself."""
     from agent.report.terminal import kb_progress, note
     from agent.review.deps import build_deps
 
     # the option goes through the same validation as CERTREVIEW_BACKEND
-    settings = get_settings(**({"backend": backend.value} if backend else {}))
+    overrides: dict[str, Any] = {"backend": backend.value} if backend else {}
+    settings = get_settings(**overrides)
+    if concurrency > 1 and "llm_concurrency" not in settings.model_fields_set:
+        settings = get_settings(**overrides, llm_concurrency=concurrency)
     with kb_progress() as progress:
-        deps = build_deps(settings, progress=progress, on_build=lambda: note(_(BUILD_NOTE)))
+        deps = build_deps(settings, progress=progress, on_build=lambda: note(_(BUILD_NOTE)), lock=kb_lock(settings))
     if settings.backend == "openai":
         from agent.llm.backend import make_backend
 
@@ -80,4 +85,17 @@ def open_kb() -> Any:
 
     settings = get_settings()  # checked before the progress bar takes the terminal
     with kb_progress() as progress:
-        return open_service(settings, progress, on_build=lambda: note(_(BUILD_NOTE)))
+        return open_service(settings, progress, on_build=lambda: note(_(BUILD_NOTE)), lock=kb_lock(settings))
+
+
+def kb_lock(settings: Settings) -> Any:
+    """Where the knowledge base's one-writer lock lives: a row of the registry database when both
+    are shared (CERTREVIEW_CHROMA_URL and CERTREVIEW_DATABASE_URL), so machines sharing a chroma
+    server refresh one at a time; None (a file in the data home) for a knowledge base of this
+    machine's own. The registry is opened only when a refresh runs."""
+    if settings.database_url is None or settings.chroma_url is None:
+        return None
+    from agent.registry.locks import RegistryLock
+    from agent.registry.store import open_registry
+
+    return RegistryLock(lambda: open_registry(settings), settings.kb_lock_ttl_s)

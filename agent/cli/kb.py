@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json, get_settings, open_kb
+from agent.cli.common import EXIT_PARTIAL, JsonOpt, echo_json, get_settings, kb_lock, open_kb
 from agent.core.i18n import _
 
 kb_app = typer.Typer(help="The policy knowledge base: refresh, list, show, search, check.", no_args_is_help=True)
@@ -30,18 +30,24 @@ def kb_refresh(
     """Re-index what changed: new and changed files are embedded, vanished ones dropped.
 
     The new index is built beside the live one and swapped in atomically; an interrupted refresh
-    leaves the previous index serving. Exit code 5 when some files were skipped.
+    leaves the previous index serving. With CERTREVIEW_CHROMA_URL the same holds on the server (a
+    new collection, a pointer switched), and with CERTREVIEW_DATABASE_URL too the one-writer lock is
+    a row of that database, shared by every machine (busy: exit 75 naming the holder). Exit code 5 when
+    some files were skipped.
     """
     from agent.kb.service import refresh
-    from agent.report.terminal import kb_progress, out, render_refresh
+    from agent.report.terminal import kb_progress, note, out, render_refresh
 
     settings = get_settings()
     if path is not None and not path.is_dir():
         from agent.core.errors import InvalidInputError
 
         raise InvalidInputError(_("not a folder: {path}", path=path), _("Pass the folder that holds the policy files."))
+    lock = kb_lock(settings)
     with kb_progress() as progress:
-        report = refresh(settings, path, progress, force=force)
+        report = refresh(settings, path, progress, force=force, lock=lock)
+    if getattr(lock, "taken_over", None):
+        note(f"Took over the refresh lock of {lock.taken_over}: its holder had stopped renewing it.")
     if as_json:
         echo_json(report.to_dict())
     else:

@@ -70,10 +70,27 @@ class Settings(BaseSettings):
     )
     llm_max_tokens: int = Field(default=1024, description=N_("Upper bound on one answer's length (tokens)."))
     llm_mask: bool = Field(default=True, description=N_("Mask personal identifiers before any model request."))
-    llm_concurrency: int = Field(default=4, description=N_("Concurrent model calls during triage."))
     lang: Literal["zh", "en"] = Field(
         default=DEFAULT_LANG,
         description=N_("Language of messages, hints and --help: 'zh' (Chinese, the default) or 'en' (English)."),
+    )
+    llm_concurrency: int = Field(
+        default=4, description=N_("Model calls in flight at once, per process (triage --workers N raises it to N).")
+    )
+    llm_token_budget: int | None = Field(
+        default=None,
+        description=N_("Tokens one batch may spend at the endpoint; once spent, cases fall back to the offline "
+        "result (LLM_FALLBACK says why). Default: no budget."),
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description=N_("A shared chroma server (http://host:port) for the knowledge base; default: a local index "
+        "in the data home."),
+    )
+    kb_lock_ttl_s: float = Field(
+        default=120.0,
+        description=N_("Seconds a knowledge-base refresh's lock row lives without renewal (renewed every third "
+        "of it); a holder silent for longer is taken to have died and its lock is taken over."),
     )
     database_url: str | None = Field(
         default=None,
@@ -112,7 +129,7 @@ class Settings(BaseSettings):
         return self.llm_api_key or os.environ.get("OPENAI_API_KEY")
 
     # ------------------------------------------------------------ validators
-    @field_validator("llm_timeout_s", "llm_total_timeout_s")
+    @field_validator("llm_timeout_s", "llm_total_timeout_s", "kb_lock_ttl_s")
     @classmethod
     def _positive(cls, v: float) -> float:
         if v <= 0:
@@ -133,12 +150,37 @@ class Settings(BaseSettings):
             raise ValueError(_("must be 1 or more"))
         return v
 
+    @field_validator("llm_token_budget")
+    @classmethod
+    def _budget(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError("must be 1 or more tokens (unset it for no budget)")
+        return v
+
     @field_validator("llm_base_url")
     @classmethod
     def _http_url(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("http://", "https://")):
             raise ValueError(_("must start with http:// or https://"))
         return v
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _chroma_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from urllib.parse import urlsplit
+
+        u = urlsplit(v)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError("must be http://host:port or https://host:port")
+        try:
+            u.port  # noqa: B018  # raises on a port that is no number
+        except ValueError:
+            raise ValueError("its port must be a number") from None
+        if u.path not in ("", "/"):
+            raise ValueError("must name only a host and port, no path")
+        return v.rstrip("/")
 
     def check(self) -> None:
         """What a value alone cannot say: folders that are files, an endpoint the backend needs."""

@@ -11,6 +11,7 @@ from agent.core.backend import Backend
 from agent.core.catalog import Catalog
 from agent.core.certsource import CertificationSource, SignOffSource
 from agent.core.config import Settings
+from agent.core.locks import WriterLock
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Deps:
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.timezone.utc))
     certifications: CertificationSource | None = None  # the registry, when one is open; None: case.json only
     sign_offs: SignOffSource | None = None  # the registry's recorded decisions (queue and report show them)
+    kb_lock: WriterLock | None = None  # the knowledge base's writer lock when shared (a registry row); None: a file
 
     @property
     def backend_name(self) -> str:

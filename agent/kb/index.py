@@ -61,13 +61,28 @@ def build_index(
     ``reuse`` maps clause_id to an embedding from the previous build for clauses whose text did not
     change, so a refresh embeds only new or changed clauses.
     """
-    import bm25s
-
-    from agent.kb.tokenize import tokenize
-
     folder.mkdir(parents=True, exist_ok=True)
     client = chroma_client(folder / "chroma")
     col = client.get_or_create_collection(COLLECTION, embedding_function=embedder, metadata={"hnsw:space": "cosine"})
+    embedded = fill_collection(col, clauses, embedder, reuse, progress, batch)
+    save_bm25(folder / "bm25", clauses)
+    with (folder / "clauses.jsonl").open("w", encoding="utf-8") as fh:
+        for c in clauses:
+            fh.write(c.model_dump_json() + "\n")
+    return embedded
+
+
+def fill_collection(
+    col: Any,
+    clauses: Sequence[Clause],
+    embedder: Any,
+    reuse: dict[str, list[float]],
+    progress: Callable[[int], None] | None = None,
+    batch: int = 32,
+    extra: Callable[[int, Clause], dict[str, Any]] | None = None,
+) -> int:
+    """Add ``clauses`` to a chromadb collection (local or on a server), embedding only those not in
+    ``reuse``; ``extra(position, clause)`` adds metadata. Returns how many were embedded."""
     embedded = 0
     for i in range(0, len(clauses), batch):
         part = list(clauses[i : i + batch])
@@ -79,35 +94,52 @@ def build_index(
             ids=[c.clause_id for c in part],
             embeddings=embeddings,
             documents=[c.text for c in part],
-            metadatas=[_metadata(c) for c in part],
+            metadatas=[_metadata(c) | (extra(i + k, c) if extra else {}) for k, c in enumerate(part)],
         )
         embedded += len(todo)
         if progress:
             progress(len(part))
+    return embedded
+
+
+def save_bm25(folder: Path, clauses: Sequence[Clause]) -> None:
+    """The BM25 side index of ``clauses`` (jieba tokens of title, chapter and text) into ``folder``."""
+    import bm25s
+
+    from agent.kb.tokenize import tokenize
+
     retriever = bm25s.BM25()
     retriever.index([tokenize(index_text(c)) or [""] for c in clauses], show_progress=False)
-    retriever.save(str(folder / "bm25"))
-    with (folder / "clauses.jsonl").open("w", encoding="utf-8") as fh:
-        for c in clauses:
-            fh.write(c.model_dump_json() + "\n")
-    return embedded
+    retriever.save(str(folder))
 
 
 class KBIndex:
     """A built knowledge base opened for search and clause lookup."""
 
-    def __init__(self, folder: Path, make_embedder: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        make_embedder: Callable[[], Any],
+        clauses: list[Clause] | None = None,
+        collection: Any = None,
+    ) -> None:
+        """A local build's ``folder``; or, for a server's collection, its ``clauses`` and
+        ``collection`` with ``folder`` the local cache of its BM25 side index."""
         self.folder = folder
         self._make_embedder = make_embedder
-        self.clauses: list[Clause] = [
-            Clause.model_validate_json(ln)
-            for ln in (folder / "clauses.jsonl").read_text(encoding="utf-8").splitlines()
-            if ln.strip()
-        ]
+        self.clauses: list[Clause] = (
+            clauses
+            if clauses is not None
+            else [
+                Clause.model_validate_json(ln)
+                for ln in (folder / "clauses.jsonl").read_text(encoding="utf-8").splitlines()
+                if ln.strip()
+            ]
+        )
         self.by_id: dict[str, Clause] = {c.clause_id: c for c in self.clauses}
         self._pos = {c.clause_id: i for i, c in enumerate(self.clauses)}
         self._bm25: Any = None
-        self._col: Any = None
+        self._col: Any = collection
 
     def damaged(self, index: str, exc: BaseException) -> KBError:
         """The error for an index file that cannot be read: which build, which index, and the repair.
@@ -118,7 +150,8 @@ class KBIndex:
             _("Run `certreview kb refresh`: it rebuilds a damaged knowledge base."),
         )
 
-    def _bm25_index(self) -> Any:
+    def bm25_index(self) -> Any:
+        """The BM25 side index (loaded on first use: clause lookups need none)."""
         if self._bm25 is None:
             import bm25s
 
@@ -148,11 +181,11 @@ class KBIndex:
     def _bm25_ranking(self, query: str, pool: int, topic: str | None) -> list[str]:
         from agent.kb.tokenize import tokenize
 
-        tokens = [t for t in tokenize(query) if t in self._bm25_index().vocab_dict]
+        tokens = [t for t in tokenize(query) if t in self.bm25_index().vocab_dict]
         if not tokens:
             return []
         try:
-            scores = np.asarray(self._bm25_index().get_scores(tokens))
+            scores = np.asarray(self.bm25_index().get_scores(tokens))
         except Exception as exc:  # arrays that load but do not fit together (a file of another build)
             raise self.damaged("BM25", exc) from None
         if len(scores) != len(self.clauses):

@@ -24,11 +24,14 @@ from filelock import FileLock, Timeout
 
 from agent.core.errors import DocumentError, KBBusyError, KBError
 from agent.core.i18n import N_, _
+from agent.core.locks import LockBusyError, WriterLock
 from agent.core.models import Clause
 from agent.kb.health import build_problems, content_hash, read_clauses, read_manifest, salvage_source
 from agent.kb.loader import PolicyDoc, Skipped, file_sha256, load_policy, policy_files
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+KB_LOCK = "kb-refresh"  # the lock's name where a shared WriterLock keeps it
+_BUSY_HINT = N_("Wait for that refresh to finish, then run the command again.")
 
 
 _ORIGIN = {
@@ -92,9 +95,10 @@ class RefreshReport:
 class KBStore:
     """The knowledge-base folder of one data home."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, writer_lock: WriterLock | None = None) -> None:
         self.root = root
         self.builds = root / "builds"
+        self.writer_lock = writer_lock  # shared machines: a lock row; None: the file lock below
 
     # ------------------------------------------------------------ reading
     def current_name(self) -> str | None:
@@ -136,6 +140,10 @@ class KBStore:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold the single-writer lock; a second writer gets KBBusyError at once, naming the holder."""
+        if self.writer_lock is not None:
+            with shared_lock(self.writer_lock):
+                yield
+            return
         self.root.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.root / ".lock", timeout=0)
         holder = self.root / ".lock.pid"
@@ -143,8 +151,7 @@ class KBStore:
             lock.acquire()
         except Timeout:
             raise KBBusyError(
-                _("the knowledge base is being refreshed by {holder}", holder=_read_holder(holder)),
-                _("Wait for that refresh to finish, then run the command again."),
+                _("the knowledge base is being refreshed by {holder}", holder=_read_holder(holder)), _(_BUSY_HINT)
             ) from None
         try:
             # beside the lock, not in it: the lock file's content is filelock's business
@@ -253,6 +260,30 @@ class KBStore:
         for d in self.builds.iterdir():
             if d.name not in {live, keep_previous}:
                 shutil.rmtree(d, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def shared_lock(writer_lock: WriterLock) -> Iterator[None]:
+    """Hold the knowledge base's lock where ``writer_lock`` keeps it (a registry row)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(writer_lock.hold(KB_LOCK))
+        except LockBusyError as exc:
+            raise KBBusyError(
+                _("the knowledge base is being refreshed by {holder}", holder=exc.holder), _(_BUSY_HINT)
+            ) from None
+        yield
+
+
+def check_still_held(writer_lock: WriterLock | None) -> None:
+    """Before a switch: KBBusyError when this refresh's lock row was taken over (it fell silent
+    past its expiry), so two writers never both switch; nothing is switched."""
+    lost_to = writer_lock.still_held(KB_LOCK) if writer_lock is not None else None
+    if lost_to is not None:
+        raise KBBusyError(
+            f"this refresh lost its lock before the switch (now held by {lost_to}); nothing was switched",
+            "Run the refresh again once the other one has finished.",
+        )
 
 
 def _read_holder(holder: Path) -> str:

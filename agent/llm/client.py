@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -130,6 +131,9 @@ class LLMClient:
         self.cache_dir = settings.cache_dir / "llm"
         self._lock = threading.Lock()
         self._capped: dict[int, Any] = {}  # max_tokens -> a copy of the chat model with that cap
+        # the cluster's limit: cases and second-reader questions share these slots, so the
+        # requests in flight never exceed it however the threads above are arranged
+        self._slots = threading.BoundedSemaphore(settings.llm_concurrency)
         self.total = Usage()  # the whole process; each case also gets its own Usage
 
     def _chat(self, max_tokens: int | None) -> Any:
@@ -164,6 +168,13 @@ class LLMClient:
                     u.tokens += tokens
                     u.cache_hits += cache_hits
 
+    def _check_budget(self) -> None:
+        """LLMError once the batch's token budget is spent: no further model call is made, and the
+        case falls back with this reason. Calls already in flight may overshoot it by their size."""
+        budget = self.settings.llm_token_budget
+        if budget is not None and self.total.tokens >= budget:
+            raise LLMError(f"token budget of {budget} tokens for this batch spent ({self.total.tokens} used)")
+
     # ------------------------------------------------------------ cache
     def _key(
         self, prompt_id: str, version: str, system: str, user: str, schema: type[BaseModel], cap: int | None
@@ -195,13 +206,16 @@ class LLMClient:
     def _cache_put(self, key: str, data: dict[str, Any]) -> None:
         p = self.cache_dir / key[:2] / f"{key}.json"
         p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(".tmp")
+        # a temporary name of its own: cases in flight at once ask the same question (the same
+        # rationale prompt), and a shared one would be moved away under the other writer
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
         tmp.replace(p)
 
     # ------------------------------------------------------------ calls
     def _invoke(self, runnable: Any, messages: list[Any], usage: Usage | None) -> Any:
         """Invoke with tenacity's retries; raise LLMError saying why when they are spent."""
+        self._check_budget()  # before the re-ask too: a spent budget makes no further call
         s = self.settings
         most = s.llm_max_retries + 1
         retrying = Retrying(
@@ -213,8 +227,9 @@ class LLMClient:
         )
 
         def attempt() -> Any:
-            self._count(usage, calls=1)
-            return runnable.invoke(messages)
+            with self._slots:
+                self._count(usage, calls=1)
+                return runnable.invoke(messages)
 
         try:
             return retrying(attempt)

@@ -23,6 +23,21 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _HINT_URL = N_("Set CERTREVIEW_DATABASE_URL to sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB, or unset it.")
 
 
+WRITE_LOCK = 7150014  # the advisory lock every PostgreSQL write transaction takes (see _pg_writers)
+
+
+def _pg_writers(engine: Engine) -> None:
+    """Write transactions take one advisory lock up front, as SQLite's BEGIN IMMEDIATE does: the
+    check-then-insert of a person or a certification by two machines at once would otherwise
+    violate a primary key under READ COMMITTED (writes are reviewer-paced or bulk imports, so
+    serialising them costs nothing that matters; reads never wait)."""
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        if conn.get_execution_options().get("write"):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     """WAL so readers never wait for the writer; foreign keys on; writes take the lock up front
     (BEGIN IMMEDIATE) so two writers queue instead of failing on a stale snapshot."""
@@ -113,7 +128,9 @@ def _engine(url: str) -> Engine:
             raise RegistryError(
                 _("unsupported PostgreSQL driver {driver}", driver=repr(u.drivername)), _("Use postgresql+psycopg://…")
             )
-        return create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        engine = create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+        _pg_writers(engine)
+        return engine
     raise RegistryError(
         _("unsupported database {backend} in CERTREVIEW_DATABASE_URL", backend=repr(backend)), _(_HINT_URL)
     )

@@ -177,15 +177,21 @@ def form_html(form: ApplicationForm) -> str:
 
 
 def write_batch(
-    out: Path, recs: list[Recommendation], summary: dict[str, Any], kb_version: str | None
+    out: Path,
+    recs: list[Recommendation],
+    summary: dict[str, Any],
+    kb_version: str | None,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, Path]:
-    """Write results.jsonl, results.csv and report.html under ``out``, through a temporary folder
-    moved into place (the caller holds ``out`` with ``outputs.hold_dir`` for the run).
+    """Write results.jsonl, results.csv and report.html (and ``extra`` {name: text}, e.g. a shard's
+    shard.json) under ``out``, through a temporary folder moved into place (the caller holds
+    ``out`` with ``outputs.hold_dir`` for the run).
     OutputPathError when the disk refuses them (full, read-only) after the up-front check passed."""
     files = {
         "results.jsonl": (jsonl(recs, summary), "utf-8"),
         "results.csv": (csv_text(recs), "utf-8-sig"),  # BOM: Excel opens UTF-8 CSV correctly
         "report.html": (triage_html(recs, summary, kb_version), "utf-8"),
+        **{name: (text, "utf-8") for name, text in (extra or {}).items()},
     }
     try:
         written = publish_dir(out, files)

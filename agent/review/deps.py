@@ -8,21 +8,28 @@ from agent.core.backend import Backend
 from agent.core.catalog import load_catalog
 from agent.core.config import Settings
 from agent.core.deps import Deps
+from agent.core.locks import WriterLock
 from agent.review.offline import OfflineBackend
 
 
 def build_deps(
-    settings: Settings | None = None, *, progress: Any = None, on_build: Any = None, backend: Backend | None = None
+    settings: Settings | None = None,
+    *,
+    progress: Any = None,
+    on_build: Any = None,
+    backend: Backend | None = None,
+    lock: WriterLock | None = None,
 ) -> Deps:
     """Load the catalogue and open (building if needed) the knowledge base; the backend is the
-    offline one unless another is given."""
+    offline one unless another is given; ``lock`` is the knowledge base's writer lock (the
+    registry's row when machines share one, injected by the command line)."""
     from agent.kb.service import open_kb
 
     settings = settings or Settings()
     catalog = load_catalog(settings.catalog_path)
-    kb = open_kb(settings, progress, on_build=on_build)
+    kb = open_kb(settings, progress, on_build=on_build, lock=lock)
     warm_coder()
-    return Deps(settings=settings, catalog=catalog, kb=kb, backend=backend or OfflineBackend())
+    return Deps(settings=settings, catalog=catalog, kb=kb, backend=backend or OfflineBackend(), kb_lock=lock)
 
 
 def warm_coder() -> None:
