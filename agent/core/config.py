@@ -79,18 +79,23 @@ class Settings(BaseSettings):
     )
     llm_token_budget: int | None = Field(
         default=None,
-        description=N_("Tokens one batch may spend at the endpoint; once spent, cases fall back to the offline "
-        "result (LLM_FALLBACK says why). Default: no budget."),
+        description=N_(
+            "Tokens one batch may spend at the endpoint; once spent, cases fall back to the offline "
+            "result (LLM_FALLBACK says why). Default: no budget."
+        ),
     )
     chroma_url: str | None = Field(
         default=None,
-        description=N_("A shared chroma server (http://host:port) for the knowledge base; default: a local index "
-        "in the data home."),
+        description=N_(
+            "A shared chroma server (http://host:port) for the knowledge base; default: a local index in the data home."
+        ),
     )
     kb_lock_ttl_s: float = Field(
         default=120.0,
-        description=N_("Seconds a knowledge-base refresh's lock row lives without renewal (renewed every third "
-        "of it); a holder silent for longer is taken to have died and its lock is taken over."),
+        description=N_(
+            "Seconds a knowledge-base refresh's lock row lives without renewal (renewed every third "
+            "of it); a holder silent for longer is taken to have died and its lock is taken over."
+        ),
     )
     database_url: str | None = Field(
         default=None,
@@ -154,7 +159,7 @@ class Settings(BaseSettings):
     @classmethod
     def _budget(cls, v: int | None) -> int | None:
         if v is not None and v < 1:
-            raise ValueError("must be 1 or more tokens (unset it for no budget)")
+            raise ValueError(_("must be 1 or more tokens (unset it for no budget)"))
         return v
 
     @field_validator("llm_base_url")
@@ -173,13 +178,13 @@ class Settings(BaseSettings):
 
         u = urlsplit(v)
         if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError("must be http://host:port or https://host:port")
+            raise ValueError(_("must be http://host:port or https://host:port"))
         try:
             u.port  # noqa: B018  # raises on a port that is no number
         except ValueError:
-            raise ValueError("its port must be a number") from None
+            raise ValueError(_("its port must be a number")) from None
         if u.path not in ("", "/"):
-            raise ValueError("must name only a host and port, no path")
+            raise ValueError(_("must name only a host and port, no path"))
         return v.rstrip("/")
 
     def check(self) -> None:

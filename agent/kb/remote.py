@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent.core.errors import KBError
+from agent.core.i18n import N_, _
 from agent.core.models import Clause
 from agent.kb.health import BM25_FILES, content_hash
 from agent.kb.index import KBIndex, fill_collection, save_bm25
@@ -40,7 +41,7 @@ from agent.kb.store import (
 
 PREFIX = "certreview-kb-"
 POINTER = "certreview-live"
-_HINT = "Start the server (`chroma run --host HOST --port PORT --path DIR`), or unset CERTREVIEW_CHROMA_URL."
+_HINT = N_("Start the server (`chroma run --host HOST --port PORT --path DIR`), or unset CERTREVIEW_CHROMA_URL.")
 
 
 def http_client(url: str) -> Any:
@@ -58,7 +59,9 @@ def http_client(url: str) -> Any:
             settings=ChromaSettings(anonymized_telemetry=False),
         )
     except Exception as exc:  # chromadb raises ValueError or httpx errors for a server that is not there
-        raise KBError(f"cannot reach the chroma server at {url}: {_reason(exc)}", _HINT) from None
+        raise KBError(
+            _("cannot reach the chroma server at {url}: {exc}", url=url, exc=_reason(exc)), _(_HINT)
+        ) from None
 
 
 def _reason(exc: BaseException) -> str:
@@ -102,7 +105,9 @@ class RemoteStore:
         try:
             yield
         except (ChromaError, OSError, ValueError) as exc:
-            raise KBError(f"the chroma server at {self.url} failed: {_reason(exc)}", _HINT) from None
+            raise KBError(
+                _("the chroma server at {url} failed: {exc}", url=self.url, exc=_reason(exc)), _(_HINT)
+            ) from None
 
     # ------------------------------------------------------------ reading
     def live_name(self) -> str | None:
@@ -121,7 +126,7 @@ class RemoteStore:
         """The live version, read once: a refresh switching the pointer meanwhile changes nothing here."""
         from chromadb.errors import NotFoundError
 
-        for _ in range(2):  # dropped between reading the pointer and opening it: read the pointer again
+        for _attempt in range(2):  # dropped between reading the pointer and opening it: read the pointer again
             name = self.live_name()
             if name is None:
                 return None
@@ -134,7 +139,7 @@ class RemoteStore:
                 got = col.get(include=["metadatas"])
             rows = sorted(got["metadatas"], key=lambda m: int(m["pos"]))
             return Served(name, col, manifest, [Clause.model_validate_json(str(m["clause"])) for m in rows])
-        raise KBError(f"the chroma server at {self.url} names a knowledge base it does not hold", _HINT)
+        raise KBError(_("the chroma server at {url} names a knowledge base it does not hold", url=self.url), _(_HINT))
 
     def index(self, served: Served, make_embedder: Callable[[], Any]) -> KBIndex:
         """The served version opened for search, its BM25 side from the local cache of that version."""
@@ -174,7 +179,10 @@ class RemoteStore:
         """As ``KBStore.refresh``, on the server: new collection, pointer switch, old ones dropped."""
         files = policy_files(policies)
         if not files:
-            raise KBError(f"no policy documents in {policies}", "Put .md/.txt/.pdf/.docx policy files there.")
+            raise KBError(
+                _("no policy documents in {policies}", policies=policies),
+                _("Put .md/.txt/.pdf/.docx policy files there."),
+            )
         with self.locker.lock():
             live = self.served()
             old = live.manifest if live else None

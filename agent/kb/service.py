@@ -164,7 +164,8 @@ def _open_remote(
         served = remote.served(make())
     if served is None:
         raise KBError(
-            f"the chroma server at {settings.chroma_url} holds no knowledge base", "Run `certreview kb refresh`."
+            _("the chroma server at {chroma_url} holds no knowledge base", chroma_url=settings.chroma_url),
+            _("Run `certreview kb refresh`."),
         )
     index = remote.index(served, make)
     return KnowledgeBase(index.folder, served.manifest, make, index)

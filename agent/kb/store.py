@@ -281,8 +281,11 @@ def check_still_held(writer_lock: WriterLock | None) -> None:
     lost_to = writer_lock.still_held(KB_LOCK) if writer_lock is not None else None
     if lost_to is not None:
         raise KBBusyError(
-            f"this refresh lost its lock before the switch (now held by {lost_to}); nothing was switched",
-            "Run the refresh again once the other one has finished.",
+            _(
+                "this refresh lost its lock before the switch (now held by {lost_to}); nothing was switched",
+                lost_to=lost_to,
+            ),
+            _("Run the refresh again once the other one has finished."),
         )
 
 

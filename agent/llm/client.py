@@ -173,7 +173,13 @@ class LLMClient:
         case falls back with this reason. Calls already in flight may overshoot it by their size."""
         budget = self.settings.llm_token_budget
         if budget is not None and self.total.tokens >= budget:
-            raise LLMError(f"token budget of {budget} tokens for this batch spent ({self.total.tokens} used)")
+            raise LLMError(
+                _(
+                    "token budget of {budget} tokens for this batch spent ({tokens} used)",
+                    budget=budget,
+                    tokens=self.total.tokens,
+                )
+            )
 
     # ------------------------------------------------------------ cache
     def _key(

@@ -12,10 +12,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import N_, _
 from agent.core.models import Recommendation
 from agent.review.triage import summarize
 
-_HINT = "Pass the --out folders of `certreview triage BATCH --shard i/n`, one for each i, all of one run."
+_HINT = N_("Pass the --out folders of `certreview triage BATCH --shard i/n`, one for each i, all of one run.")
 
 
 class ShardMergeError(InvalidInputError):
@@ -36,19 +37,27 @@ def read_shard(folder: Path) -> ShardOutput:
     """A shard's shard.json and results.jsonl; ShardMergeError naming what is missing or damaged."""
     meta, results = folder / "shard.json", folder / "results.jsonl"
     if not meta.is_file():
-        raise ShardMergeError(f"{folder}: no shard.json, so not the output of `triage --shard`", _HINT)
+        raise ShardMergeError(
+            _("{folder}: no shard.json, so not the output of `triage --shard`", folder=folder), _(_HINT)
+        )
     try:
         info = json.loads(meta.read_text(encoding="utf-8"))
         lines = [ln for ln in results.read_text(encoding="utf-8").splitlines() if ln.strip()]
         recs = [Recommendation.model_validate_json(ln) for ln in lines[:-1]]
         summary = json.loads(lines[-1])["summary"] if lines else {}
     except FileNotFoundError:
-        raise ShardMergeError(f"{folder}: no results.jsonl", _HINT) from None
+        raise ShardMergeError(_("{folder}: no results.jsonl", folder=folder), _(_HINT)) from None
     except (ValueError, ValidationError, KeyError, IndexError, TypeError):
-        raise ShardMergeError(f"{folder}: shard.json or results.jsonl is damaged", _HINT) from None
+        raise ShardMergeError(_("{folder}: shard.json or results.jsonl is damaged", folder=folder), _(_HINT)) from None
     if not isinstance(info, dict) or len(recs) != len(info.get("cases", ())):
         raise ShardMergeError(
-            f"{folder}: results.jsonl holds {len(recs)} cases, shard.json names {len(info.get('cases', ()))}", _HINT
+            _(
+                "{folder}: results.jsonl holds {count} cases, shard.json names {count2}",
+                folder=folder,
+                count=len(recs),
+                count2=len(info.get("cases", ())),
+            ),
+            _(_HINT),
         )
     return ShardOutput(folder, info, recs, float(summary.get("wall_s", 0.0)))
 
@@ -64,30 +73,55 @@ def _agree(shards: list[ShardOutput]) -> None:
     for s in shards[1:]:
         if s.info["batch_id"] != first.info["batch_id"]:
             raise ShardMergeError(
-                f"{s.folder} is a shard of another batch ({s.info['batch_id']}) than {first.folder} "
-                f"({first.info['batch_id']})",
-                _HINT,
+                _(
+                    "{folder} is a shard of another batch ({batch_id}) than {folder2} ({batch_id2})",
+                    folder=s.folder,
+                    batch_id=s.info["batch_id"],
+                    folder2=first.folder,
+                    batch_id2=first.info["batch_id"],
+                ),
+                _(_HINT),
             )
         if _content(s) != _content(first):
             raise ShardMergeError(
-                f"{s.folder} was triaged against knowledge base {s.info['kb_version']}, {first.folder} "
-                f"against {first.info['kb_version']}",
-                "Run every shard against the same knowledge base: refresh first, then triage all shards again.",
+                _(
+                    "{folder} was triaged against knowledge base {kb_version}, {folder2} against {kb_version2}",
+                    folder=s.folder,
+                    kb_version=s.info["kb_version"],
+                    folder2=first.folder,
+                    kb_version2=first.info["kb_version"],
+                ),
+                _("Run every shard against the same knowledge base: refresh first, then triage all shards again."),
             )
         if s.info["count"] != first.info["count"]:
             raise ShardMergeError(
-                f"{s.folder} is shard {s.info['shard']}, {first.folder} is shard {first.info['shard']}: "
-                "the batch was split two ways",
-                _HINT,
+                _(
+                    "{folder} is shard {shard}, {folder2} is shard {shard2}: the batch was split two ways",
+                    folder=s.folder,
+                    shard=s.info["shard"],
+                    folder2=first.folder,
+                    shard2=first.info["shard"],
+                ),
+                _(_HINT),
             )
     seen: dict[int, Path] = {}
     for s in shards:
         if s.info["index"] in seen:
-            raise ShardMergeError(f"{seen[s.info['index']]} and {s.folder} are both shard {s.info['shard']}", _HINT)
+            raise ShardMergeError(
+                _(
+                    "{seen} and {folder} are both shard {shard}",
+                    seen=seen[s.info["index"]],
+                    folder=s.folder,
+                    shard=s.info["shard"],
+                ),
+                _(_HINT),
+            )
         seen[s.info["index"]] = s.folder
     missing = [f"{i}/{first.info['count']}" for i in range(1, first.info["count"] + 1) if i not in seen]
     if missing:
-        raise ShardMergeError(f"shard {', '.join(missing)} missing: the queue would lack its cases", _HINT)
+        raise ShardMergeError(
+            _("shard {items} missing: the queue would lack its cases", items=", ".join(missing)), _(_HINT)
+        )
 
 
 def merge_shards(folders: list[Path]) -> tuple[list[Recommendation], dict[str, Any], str]:
@@ -100,7 +134,12 @@ def merge_shards(folders: list[Path]) -> tuple[list[Recommendation], dict[str, A
         by_case.update(zip(s.info["cases"], s.recs, strict=True))
     if len(by_case) != shards[0].info["batch_cases"]:
         raise ShardMergeError(
-            f"the shards hold {len(by_case)} cases, the batch has {shards[0].info['batch_cases']}", _HINT
+            _(
+                "the shards hold {count} cases, the batch has {batch_cases}",
+                count=len(by_case),
+                batch_cases=shards[0].info["batch_cases"],
+            ),
+            _(_HINT),
         )
     recs = [by_case[name] for name in sorted(by_case)]  # the batch's order: case folders sorted by name
     # the shards ran side by side: the merged run took as long as the slowest

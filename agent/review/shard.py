@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import _
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 MAX_SHARDS = 4096
@@ -34,14 +35,16 @@ class Shard:
 def parse_shard(text: str) -> Shard:
     """``"2/4"`` -> Shard(2, 4); InvalidInputError naming the option otherwise."""
     m = _SHARD.match(text)
-    hint = "Pass --shard i/n with 1 ≤ i ≤ n, e.g. --shard 1/2 on one machine and --shard 2/2 on the other."
+    hint = _("Pass --shard i/n with 1 ≤ i ≤ n, e.g. --shard 1/2 on one machine and --shard 2/2 on the other.")
     if not m:
-        raise InvalidInputError(f"--shard {text!r}: not of the form i/n", hint, field="--shard")
+        raise InvalidInputError(_("--shard {text!r}: not of the form i/n", text=text), hint, field="--shard")
     i, n = int(m.group(1)), int(m.group(2))
     if n < 1 or n > MAX_SHARDS:
-        raise InvalidInputError(f"--shard {text}: n must be 1 to {MAX_SHARDS}", hint, field="--shard")
+        raise InvalidInputError(
+            _("--shard {text}: n must be 1 to {max_shards}", text=text, max_shards=MAX_SHARDS), hint, field="--shard"
+        )
     if not 1 <= i <= n:
-        raise InvalidInputError(f"--shard {text}: i must be 1 to {n}", hint, field="--shard")
+        raise InvalidInputError(_("--shard {text}: i must be 1 to {n}", text=text, n=n), hint, field="--shard")
     return Shard(i, n)
 
 
