@@ -20,6 +20,7 @@ from typing import NamedTuple
 from pydantic import ValidationError
 
 from agent.claims.lines import BadLine, ClaimLine, read_claims
+from agent.core.i18n import _
 from agent.supervise.errors import ClaimsFileError
 
 CHUNK_BYTES = 16 << 20  # bytes per task: big enough to amortise the hand-over, small enough to spread
@@ -179,7 +180,7 @@ def read_claims_file(path: Path, workers: int | None = None) -> ClaimsRead:
     got.bad.sort(key=lambda b: b.line)
     if not kept:
         raise ClaimsFileError(
-            f"{path}: no valid claim line ({len(got.bad)} bad)",
-            "Each line must be one claim of shared/CLAIMS.md §3; `certreview supervise` names the bad lines.",
+            _("{path}: no valid claim line ({bad} bad)", path=path, bad=len(got.bad)),
+            _("Each line must be one claim of shared/CLAIMS.md §3; `certreview supervise` names the bad lines."),
         )
     return got
