@@ -200,7 +200,7 @@ def render_settlement(results: list[dict[str, Any]], summary: dict[str, Any], ba
         )
     out.print(t)
     for b in bad:
-        err.print(f"[bold red]{_('skipped')}[/bold red] {escape(str(b))}", soft_wrap=True)
+        err.print(_("[bold red]skipped[/bold red] {line}", line=escape(str(b))), soft_wrap=True)
     s = summary
     out.print(
         _(
@@ -221,7 +221,7 @@ def render_settle_eval(m: dict[str, Any]) -> None:
             t.add_row(key, str(value))
     out.print(t)
     for miss in m["misses"]:
-        err.print(f"[yellow]{_('miss')}[/yellow] {escape(json.dumps(miss, ensure_ascii=False))}", soft_wrap=True)
+        err.print(_("[yellow]miss[/yellow] {miss}", miss=escape(json.dumps(miss, ensure_ascii=False))), soft_wrap=True)
     for key in ("bad_lines_missed", "bad_lines_extra"):
         if m.get(key):
             err.print(f"[yellow]{key}[/yellow] {m[key]}", soft_wrap=True)

@@ -76,7 +76,7 @@ def render_supervision(sup: Supervision, paths: dict[str, Any] | None = None) ->
 def report_bad_lines(sup: Supervision) -> None:
     """Each skipped line with its number and field (never its text: it holds patient data)."""
     for b in sup.bad_lines[:50]:
-        err.print(f"[bold red]{_('skipped')}[/bold red] {escape(str(b))}", soft_wrap=True)
+        err.print(_("[bold red]skipped[/bold red] {line}", line=escape(str(b))), soft_wrap=True)
     if len(sup.bad_lines) > 50:
         err.print(f"… and {len(sup.bad_lines) - 50} more bad lines")
 
