@@ -194,7 +194,7 @@ def test_the_dialysis_quota_runs_per_calendar_month() -> None:
 def _kb_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "kb"
     folder.mkdir()
-    for name in ("catalog.yaml", "items.yaml", "settlement.yaml"):
+    for name in ("catalog.yaml", "items.yaml", "settlement.yaml", "supervision.yaml"):  # kb check reads all
         shutil.copy(KB / name, folder / name)
     return folder
 
