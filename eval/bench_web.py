@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.config import PROJECT_ROOT, Settings
+from agent.core.i18n import _
 from eval.bench import make_batch
 from eval.metrics import percentile
 
@@ -56,7 +57,7 @@ def _start(batch_dir: Path, home: Path, port: int) -> tuple[subprocess.Popen[str
                 return proc, time.perf_counter() - t0
         except httpx.TransportError:
             if proc.poll() is not None:
-                raise RuntimeError("certreview serve exited") from None
+                raise RuntimeError(_("certreview serve exited")) from None
             time.sleep(0.2)
 
 

@@ -12,10 +12,11 @@ from typing import Any
 
 from agent.core.config import Settings
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import N_, _
 
 GOLD_SETTLEMENT = "expected_settlement.jsonl"
 GOLD_BAD_LINES = "expected_bad_lines.jsonl"
-_HINT = "Each line of the gold files is a JSON object; the dataset format is in eval/claims/settle-dev/README.md."
+_HINT = N_("Each line of the gold files is a JSON object; the dataset format is in eval/claims/settle-dev/README.md.")
 
 
 def read_gold(path: Path) -> list[dict[str, Any]]:
@@ -27,9 +28,9 @@ def read_gold(path: Path) -> list[dict[str, Any]]:
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError:
-            raise InvalidInputError(f"{path}: line {n} is not JSON", _HINT) from None
+            raise InvalidInputError(_("{path}: line {n} is not JSON", path=path, n=n), _(_HINT)) from None
         if not isinstance(obj, dict):
-            raise InvalidInputError(f"{path}: line {n} is not a JSON object", _HINT)
+            raise InvalidInputError(_("{path}: line {n} is not a JSON object", path=path, n=n), _(_HINT))
         rows.append(obj)
     return rows
 
@@ -50,7 +51,9 @@ def settle_set(folder: Path, settings: Settings) -> Any:
     from agent.settle.service import settle_file
 
     if not (folder / "claims.jsonl").is_file():
-        raise InvalidInputError(f"{folder}: no claims.jsonl", "A claims set holds claims.jsonl and its gold files.")
+        raise InvalidInputError(
+            _("{folder}: no claims.jsonl", folder=folder), _("A claims set holds claims.jsonl and its gold files.")
+        )
     with tempfile.TemporaryDirectory(prefix="certreview-claims-eval-") as tmp:
         throwaway = settings.model_copy(update={"home": Path(tmp), "database_url": None})
         reg = open_registry(throwaway)

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.core.config import Settings
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import _
 
 FLAGS_FILE = "expected_flags.jsonl"
 BAD_FILE = "expected_bad_lines.jsonl"
@@ -27,8 +28,8 @@ def _gold(path: Path, keys: tuple[str, ...]) -> set[tuple[Any, ...]]:
             out.add(tuple(row[k] for k in keys))
         except (ValueError, KeyError, TypeError):
             raise InvalidInputError(
-                f"{path}: line {n} is not a gold line with {', '.join(keys)}",
-                "Each line is a JSON object such as " + json.dumps(dict.fromkeys(keys, "…")),
+                _("{path}: line {n} is not a gold line with {keys}", path=path, n=n, keys=", ".join(keys)),
+                _("Each line is a JSON object such as {example}", example=json.dumps(dict.fromkeys(keys, "…"))),
             ) from None
     return out
 
@@ -68,7 +69,10 @@ def score_supervision(dataset: Path, engine: str = "duckdb") -> dict[str, Any]:
     from agent.supervise.run import registry_rows, supervise
 
     if not (dataset / FLAGS_FILE).is_file():
-        raise InvalidInputError(f"{dataset}: no {FLAGS_FILE}", "A claims set needs the gold flags to be scored.")
+        raise InvalidInputError(
+            _("{dataset}: no {flags}", dataset=dataset, flags=FLAGS_FILE),
+            _("A claims set needs the gold flags to be scored."),
+        )
     base = Settings()
     with tempfile.TemporaryDirectory(prefix="certreview-claims-eval-") as tmp:
         settings = base.model_copy(update={"home": Path(tmp), "database_url": None})

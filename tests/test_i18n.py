@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,95 @@ def test_the_language_is_read_from_the_environment(monkeypatch: pytest.MonkeyPat
     assert _("no such file: {path}", path="a.jsonl") == "no such file: a.jsonl"
 
 
+def test_settle_without_its_settlement_parameters(tmp_path: Path, chinese: None) -> None:
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name in ("catalog.yaml", "items.yaml"):  # no settlement.yaml beside them
+        shutil.copy(PROJECT_ROOT / "knowledge_base" / name, kb / name)
+    env = {"CERTREVIEW_HOME": str(tmp_path / "home"), "CERTREVIEW_CATALOG_PATH": str(kb / "catalog.yaml")}
+    missing = kb / "settlement.yaml"
+    code, _out, err = run("settle", str(tmp_path / "claims.jsonl"), lang=None, **env)
+    assert code == 2
+    assert err.splitlines() == [
+        f"错误：找不到结算参数：{missing}",
+        "提示：请在病种目录旁（CERTREVIEW_CATALOG_PATH 所在文件夹）恢复 knowledge_base/settlement.yaml。",
+    ]
+    code, _out, err = run("settle", str(tmp_path / "claims.jsonl"), lang="en", **env)
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: settlement parameters not found: {missing}",
+        "hint: Restore knowledge_base/settlement.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder).",
+    ]
+
+
+def test_supervise_without_a_registry(tmp_path: Path, chinese: None) -> None:
+    home = tmp_path / "home"
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text("", encoding="utf-8")
+    code, _out, err = run("supervise", str(claims), lang=None, CERTREVIEW_HOME=str(home))
+    assert code == 2
+    assert err.splitlines() == [
+        f"错误：{home} 中没有可供智能监管比对的登记库",
+        "提示：请先导入认定记录：certreview registry import certifications.jsonl"
+        "（以及 certreview registry events import events.jsonl）。",
+    ]
+    code, _out, err = run("supervise", str(claims), lang="en", CERTREVIEW_HOME=str(home))
+    assert code == 2
+    assert err.splitlines() == [
+        f"error: no registry in {home} to supervise against",
+        "hint: Import the certifications first: certreview registry import certifications.jsonl "
+        "(and certreview registry events import events.jsonl).",
+    ]
+
+
+def test_serve_with_a_certificate_but_no_key(tmp_path: Path, chinese: None) -> None:
+    args = ("serve", str(tmp_path), "--ssl-certfile", str(tmp_path / "cert.pem"))
+    code, _out, err = run(*args, lang=None, CERTREVIEW_HOME=str(tmp_path / "home"))
+    assert code == 2
+    assert err.splitlines() == [
+        "错误：--ssl-certfile 与 --ssl-keyfile 须同时指定",
+        "提示：请同时指定两者（PEM 文件），或都不指定。",
+    ]
+    code, _out, err = run(*args, lang="en", CERTREVIEW_HOME=str(tmp_path / "home"))
+    assert code == 2
+    assert err.splitlines() == [
+        "error: --ssl-certfile and --ssl-keyfile go together",
+        "hint: Pass both (PEM files), or neither.",
+    ]
+
+
+def test_the_workbench_names_a_bad_request_in_chinese_by_default(
+    home: Path, cases_dir: Path, monkeypatch: pytest.MonkeyPatch, chinese: None
+) -> None:
+    from starlette.testclient import TestClient
+
+    from tests.web_support import make_workbench, web_batch
+
+    app, _batch = make_workbench(home, web_batch(cases_dir), reviewer="R-01")
+    client = TestClient(app, base_url="http://127.0.0.1")
+    r = client.get("/case/NOPE")
+    assert r.status_code == 404
+    assert "病例 NOPE 不在当前提供的批次中" in r.text and "请从审核队列中打开。" in r.text
+    assert "审核队列 Queue" in client.get("/").text  # the labels of the pages are Chinese first
+    monkeypatch.setenv("CERTREVIEW_LANG", "en")  # read on each request
+    r = client.get("/renewals?within=abc")
+    assert r.status_code == 400
+    assert "within &#39;abc&#39; is not a number of months" in r.text and "Use 1 to 120, e.g. 6." in r.text
+    assert "不是月数" not in r.text
+
+
+def test_a_short_reviewer_password(tmp_path: Path, chinese: None) -> None:
+    args = ("users", "add", "R-01", "--password-stdin")
+    runner = CliRunner()
+    env = {"CERTREVIEW_HOME": str(tmp_path / "home"), "COLUMNS": "200"}
+    r = runner.invoke(cli.app, list(args), input="short\n", env={**env, "CERTREVIEW_LANG": None})
+    assert r.exit_code == 2
+    assert "错误：R-01 的密码少于 " in r.stderr and "提示：请设置更长的密码。" in r.stderr
+    r = runner.invoke(cli.app, list(args), input="short\n", env={**env, "CERTREVIEW_LANG": "en"})
+    assert r.exit_code == 2
+    assert "error: the password for R-01 is shorter than " in r.stderr and "hint: Choose a longer one." in r.stderr
+
+
 # ---------------------------------------------------------------- --help
 def test_help_in_chinese_by_default(chinese: None) -> None:
     code, out, _err = run("--help", lang=None)
@@ -143,6 +233,10 @@ def test_help_in_chinese_by_default(chinese: None) -> None:
     code, out, _err = run("kb", "search", "--help", lang=None)
     assert code == 0
     assert "检索政策条款" in out and "只检索标有此主题的条款。" in out and "─ 参数 " in out
+    code, out, _err = run("settle", "--help", lang=None)
+    assert code == 0
+    assert "门特结算：逐条计算统筹基金支付金额及依据" in out and "乙类先行自付、起付标准、支付比例、最高支付限额" in out
+    assert "输出 JSON Lines：每条结算记录一条结果" in out and "Settle each claim" not in out
 
 
 def test_help_in_english(chinese: None) -> None:

@@ -102,7 +102,7 @@ def test_with_accounts_every_page_needs_a_login_and_the_login_signs(home: Path, 
     assert client.post("/case/W-approve/decide", data={"decision": "approve"}).status_code == 403
     login = client.get("/login").text
     bad = client.post("/login", data={"csrf_token": csrf_of(login), "name": "R-07", "password": "wrong password"})
-    assert bad.status_code == 401 and "用户名或密码错误 Wrong reviewer name or password" in bad.text
+    assert bad.status_code == 401 and "Wrong reviewer name or password" in bad.text
     no_csrf = client.post("/login", data={"name": "R-07", "password": PASSWORD})
     assert no_csrf.status_code == 403
     ok = client.post(

@@ -147,7 +147,7 @@ def test_a_post_without_the_csrf_token_is_403_and_records_nothing(bench: tuple[T
         data = {"decision": "approve", "shown_sha256": sha} | ({"csrf_token": token} if token else {})
         r = client.post("/case/W-approve/decide", data=data)
         assert r.status_code == 403
-        assert "表单校验失败 The form&#39;s CSRF token is missing or wrong; nothing was recorded" in r.text
+        assert "The form&#39;s CSRF token is missing or wrong; nothing was recorded" in r.text
     # another browser (no session cookie) with a token copied from this one's page is refused too
     other = TestClient(client.app, base_url="http://127.0.0.1")
     copied = csrf_of(client.get("/case/W-approve").text)
@@ -162,7 +162,7 @@ def test_sign_off_needs_a_reviewer(home: Path, cases_dir: Path) -> None:
     assert 'id="no-reviewer"' in page and "<fieldset disabled>" in page
     r = client.post("/case/W-approve/decide", data={"csrf_token": csrf_of(page), "decision": "approve"})
     assert r.status_code == 403
-    assert "签核需要审核员身份 No reviewer for this session: nothing was recorded" in r.text
+    assert "No reviewer for this session: nothing was recorded" in r.text
     assert batch.sign_offs() == {}
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from agent.cli.common import EXIT_PARTIAL, get_settings
+from agent.core.i18n import _
 
 
 def _line_count(path: Path) -> int:
@@ -77,10 +78,10 @@ def settle_cmd(
     if as_json:
         sys.stdout.write(jsonl(run.results, run.summary))
         for b in run.bad:
-            err.print(f"skipped {b}", soft_wrap=True, markup=False, highlight=False)
+            err.print(_("skipped {line}", line=b), soft_wrap=True, markup=False, highlight=False)
     else:
         render_settlement(run.results, run.summary, run.bad)
         for k, p in (paths or {}).items():
-            err.print(f"wrote {k}: {p}", markup=False, highlight=False)
+            err.print(_("wrote {name}: {path}", name=k, path=p), markup=False, highlight=False)
     if run.partial:
         raise typer.Exit(EXIT_PARTIAL)

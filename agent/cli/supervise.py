@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from agent.cli.common import EXIT_PARTIAL
+from agent.core.i18n import _
 
 
 class EngineChoice(str, Enum):
@@ -74,9 +75,11 @@ def _supervise(claims: Path, as_json: bool, html: Path | None, out: Path | None,
     catalog = load_catalog(settings.catalog_path)
     if not registry_exists(settings):
         raise InvalidInputError(
-            f"no registry in {settings.home} to supervise against",
-            "Import the certifications first: certreview registry import certifications.jsonl "
-            "(and certreview registry events import events.jsonl).",
+            _("no registry in {home} to supervise against", home=settings.home),
+            _(
+                "Import the certifications first: certreview registry import certifications.jsonl "
+                "(and certreview registry events import events.jsonl)."
+            ),
         )
     read = read_claims_file(claims)
     reg = open_registry(settings)

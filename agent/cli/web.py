@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from agent.cli.common import get_settings
+from agent.core.i18n import _
 
 if TYPE_CHECKING:
     from agent.core.deps import Deps
@@ -47,7 +48,9 @@ def serve(
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise InvalidInputError(
-            "--ssl-certfile and --ssl-keyfile go together", "Pass both (PEM files), or neither.", field="--ssl-keyfile"
+            _("--ssl-certfile and --ssl-keyfile go together"),
+            _("Pass both (PEM files), or neither."),
+            field="--ssl-keyfile",
         )
     settings = get_settings()
     accounts = check_exposure(host, settings.home, reviewer)  # before any work: a refusal costs nothing
@@ -64,11 +67,17 @@ def serve(
     https = ssl_certfile is not None
     app = create_app(WebConfig(batch=batch, accounts=accounts, reviewer=reviewer, https=https))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    who = "logins: " + ", ".join(accounts.names()) if accounts else f"reviewer: {reviewer or 'none (read-only)'}"
+    who = (
+        _("logins: {names}", names=", ".join(accounts.names()))
+        if accounts
+        else _("reviewer: {name}", name=reviewer or _("none (read-only)"))
+    )
     url = f"{'https' if https else 'http'}://{host if ':' not in host else f'[{host}]'}:{port}/"
-    sys.stderr.write(f"Serving {len(batch.entries)} cases on {url} ({who}). Ctrl-C stops.\n")
+    serving = _("Serving {n} cases on {url} ({who}). Ctrl-C stops.", n=len(batch.entries), url=url, who=who)
+    sys.stderr.write(serving + "\n")
     if accounts and not https:
-        sys.stderr.write("Note: without --ssl-certfile/--ssl-keyfile, passwords cross the network unencrypted.\n")
+        note = _("Note: without --ssl-certfile/--ssl-keyfile, passwords cross the network unencrypted.")
+        sys.stderr.write(note + "\n")
     ssl = {"ssl_certfile": str(ssl_certfile), "ssl_keyfile": str(ssl_keyfile)} if https else {}
     make_server(app, host, port, **ssl).run()
 
@@ -104,10 +113,10 @@ def users_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(_("Password for {name}", name=name), hide_input=True, confirmation_prompt=True)
     accounts = Accounts(get_settings().home)
     accounts.add(name, password)
-    sys.stderr.write(f"Added reviewer {name} ({accounts.path}).\n")
+    sys.stderr.write(_("Added reviewer {name} ({path}).", name=name, path=accounts.path) + "\n")
 
 
 @users_app.command("remove")
@@ -116,7 +125,7 @@ def users_remove(name: Annotated[str, typer.Argument(help="The reviewer's name."
     from agent.web.accounts import Accounts
 
     Accounts(get_settings().home).remove(name)
-    sys.stderr.write(f"Removed reviewer {name}.\n")
+    sys.stderr.write(_("Removed reviewer {name}.", name=name) + "\n")
 
 
 @users_app.command("list")

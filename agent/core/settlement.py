@@ -16,6 +16,7 @@ import yaml
 from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError
 
 from agent.core.criteria import CatalogError, Strict, problems_of
+from agent.core.i18n import _
 
 SETTLEMENT_FILE = "settlement.yaml"
 SchemeName = Literal["职工医保", "居民医保"]
@@ -24,27 +25,27 @@ SchemeName = Literal["职工医保", "居民医保"]
 def _decimal(v: object) -> Decimal:
     """A decimal written as a string or an integer (a float would carry binary noise)."""
     if isinstance(v, bool) or not isinstance(v, (str, int)):
-        raise ValueError('must be a decimal written as a string, e.g. "0.80" or "200"')
+        raise ValueError(_('must be a decimal written as a string, e.g. "0.80" or "200"'))
     try:
         d = Decimal(str(v).strip())
     except InvalidOperation:
-        raise ValueError(f"not a decimal: {str(v)[:20]!r}") from None
+        raise ValueError(_("not a decimal: {value}", value=repr(str(v)[:20]))) from None
     if not d.is_finite() or d < 0:
-        raise ValueError("must be a finite decimal ≥ 0")
+        raise ValueError(_("must be a finite decimal ≥ 0"))
     return d
 
 
 def _ratio(v: object) -> Decimal:
     d = _decimal(v)
     if d > 1:
-        raise ValueError("a ratio is a fraction between 0 and 1")
+        raise ValueError(_("a ratio is a fraction between 0 and 1"))
     return d
 
 
 def _yuan(v: object) -> Decimal:
     d = _decimal(v)
     if d != d.quantize(Decimal("0.01")):
-        raise ValueError("has more than 2 decimals")
+        raise ValueError(_("has more than 2 decimals"))
     return d
 
 
@@ -131,9 +132,11 @@ def _invalid(path: str, problems: list[str]) -> CatalogError:
     return CatalogError(
         path,
         problems,
-        "Correct the key named in the settlement parameters: every key is read, so an unknown or misspelt one "
-        "is an error, not a default. `certreview kb check` lists every problem.",
-        message=f"settlement parameters {path} are invalid: " + "; ".join(problems),
+        _(
+            "Correct the key named in the settlement parameters: every key is read, so an unknown or misspelt one "
+            "is an error, not a default. `certreview kb check` lists every problem."
+        ),
+        message=_("settlement parameters {path} are invalid: {problems}", path=path, problems="; ".join(problems)),
     )
 
 
@@ -168,8 +171,8 @@ def load_settlement(path: Path) -> Settlement:
     if not path.exists():
         raise CatalogError(
             str(path),
-            ["file not found"],
-            "Restore knowledge_base/settlement.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder).",
-            message=f"settlement parameters not found: {path}",
+            [_("file not found")],
+            _("Restore knowledge_base/settlement.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
+            message=_("settlement parameters not found: {path}", path=path),
         )
     return _load(str(path), path.stat().st_mtime)

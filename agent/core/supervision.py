@@ -18,6 +18,7 @@ import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
 from agent.core.criteria import CatalogError, Strict, problems_of
+from agent.core.i18n import _
 
 SUPERVISION_FILE = "supervision.yaml"
 ExitType = Literal["death", "insurance_stopped", "moved_out"]
@@ -43,7 +44,9 @@ class ItemFilter(Strict):
         # the names go into SQL literals: a quote or backslash would read differently on Spark
         for name in v or []:
             if not name.strip() or any(ch in name for ch in "'\\\"\n"):
-                raise ValueError(f"{name!r} must be a plain name (no quotes, backslashes or line breaks)")
+                raise ValueError(
+                    _("{name} must be a plain name (no quotes, backslashes or line breaks)", name=repr(name))
+                )
         return v
 
 
@@ -254,8 +257,8 @@ def load_rules(path: Path) -> RuleSet:
     if not path.exists():
         raise CatalogError(
             str(path),
-            ["file not found"],
-            "Restore knowledge_base/supervision.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder).",
-            message=f"supervision rules not found: {path}",
+            [_("file not found")],
+            _("Restore knowledge_base/supervision.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
+            message=_("supervision rules not found: {path}", path=path),
         )
     return _load(str(path), path.stat().st_mtime)

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from agent import __version__
 from agent.claims.lines import BadLine, ClaimLine
+from agent.core.i18n import _
 from agent.core.settlement import Settlement
 from agent.report.outputs import OutputPathError, publish_dir
 from agent.report.terminal import err, out
@@ -165,8 +166,8 @@ def write_settlement(
         written = publish_dir(out_dir, files)
     except OSError as exc:
         raise OutputPathError(
-            f"--out {out_dir}: could not write the settlement ({exc.strerror or exc})",
-            "The results were printed above; free space or pass another folder, then run again.",
+            _("--out {path}: could not write the settlement ({error})", path=out_dir, error=exc.strerror or exc),
+            _("The results were printed above; free space or pass another folder, then run again."),
             field="--out",
         ) from None
     return {"jsonl": written["settlement.jsonl"], "csv": written["settlement.csv"], "html": out_dir}
@@ -175,14 +176,14 @@ def write_settlement(
 def render_settlement(results: list[dict[str, Any]], summary: dict[str, Any], bad: list[BadLine]) -> None:
     """The claims as a table, the bad lines, the summary."""
     t = Table(
-        "claim",
-        "total",
-        "in scope",
-        "deductible",
-        "ratio",
-        "fund",
-        "self-pay",
-        "reasons",
+        _("claim"),
+        _("total"),
+        _("in scope"),
+        _("deductible"),
+        _("ratio"),
+        _("fund"),
+        _("self-pay"),
+        _("reasons"),
         header_style="bold",
         title="门特结算",
     )
@@ -199,23 +200,28 @@ def render_settlement(results: list[dict[str, Any]], summary: dict[str, Any], ba
         )
     out.print(t)
     for b in bad:
-        err.print(f"[bold red]skipped[/bold red] {escape(str(b))}", soft_wrap=True)
+        err.print(_("[bold red]skipped[/bold red] {line}", line=escape(str(b))), soft_wrap=True)
     s = summary
     out.print(
-        f"{s['claims']} claims ({s['payable']} payable, {s['already_settled']} already settled): total {s['total']}, "
-        f"fund {s['fund']}, self-pay {s['self_pay']}; {s['bad_lines']} bad line(s); {s['claims_per_s']} claims/s"
+        _(
+            "{claims} claims ({payable} payable, {already_settled} already settled): total {total}, fund {fund}, "
+            "self-pay {self_pay}; {bad_lines} bad line(s); {claims_per_s} claims/s",
+            **s,
+        )
     )
 
 
 def render_settle_eval(m: dict[str, Any]) -> None:
     """The settlement metrics of ``eval --claims`` and each miss."""
-    t = Table("metric", "value", header_style="bold", title=f"settlement · {m['claims']} claims")
+    t = Table(
+        _("metric"), _("value"), header_style="bold", title=_("settlement · {claims} claims", claims=m["claims"])
+    )
     for key, value in m.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "claims":
             t.add_row(key, str(value))
     out.print(t)
     for miss in m["misses"]:
-        err.print(f"[yellow]miss[/yellow] {escape(json.dumps(miss, ensure_ascii=False))}", soft_wrap=True)
+        err.print(_("[yellow]miss[/yellow] {miss}", miss=escape(json.dumps(miss, ensure_ascii=False))), soft_wrap=True)
     for key in ("bad_lines_missed", "bad_lines_extra"):
         if m.get(key):
             err.print(f"[yellow]{key}[/yellow] {m[key]}", soft_wrap=True)

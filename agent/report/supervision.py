@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 
 from agent import __version__
+from agent.core.i18n import _
 from agent.core.resources import package_file
 from agent.report.terminal import err, out
 from agent.supervise.flags import Flag
@@ -36,14 +37,14 @@ def render_supervision(sup: Supervision, paths: dict[str, Any] | None = None) ->
     """The summary by rule as a table, then the totals and the bad lines (to stderr)."""
     s = sup.summary()
     # the code and the clause name the finding: never cut them
-    code, clause = Column("code", no_wrap=True), Column("clause", no_wrap=True)
+    code, clause = Column(_("code"), no_wrap=True), Column(_("clause"), no_wrap=True)
     t = Table(
-        "rule",
+        _("rule"),
         code,
-        "severity",
-        "flags",
-        "claims",
-        "amount at risk",
+        _("severity"),
+        _("flags"),
+        _("claims"),
+        _("amount at risk"),
         clause,
         header_style="bold",
         title="智能监管 supervision",
@@ -61,18 +62,21 @@ def render_supervision(sup: Supervision, paths: dict[str, Any] | None = None) ->
         )
     out.print(t)
     out.print(
-        f"{s['claims']} claims, {s['flags']} flags on {s['claims_flagged']} claims of {s['persons_flagged']} "
-        f"persons, {s['amount_at_risk']} yuan at risk; {s['bad_lines']} bad line(s) skipped ({s['engine']})"
+        _(
+            "{claims} claims, {flags} flags on {claims_flagged} claims of {persons_flagged} persons, "
+            "{amount_at_risk} yuan at risk; {bad_lines} bad line(s) skipped ({engine})",
+            **s,
+        )
     )
     report_bad_lines(sup)
     for k, p in (paths or {}).items():
-        out.print(f"wrote {k}: {p}")
+        out.print(_("wrote {name}: {path}", name=k, path=p))
 
 
 def report_bad_lines(sup: Supervision) -> None:
     """Each skipped line with its number and field (never its text: it holds patient data)."""
     for b in sup.bad_lines[:50]:
-        err.print(f"[bold red]skipped[/bold red] {escape(str(b))}", soft_wrap=True)
+        err.print(_("[bold red]skipped[/bold red] {line}", line=escape(str(b))), soft_wrap=True)
     if len(sup.bad_lines) > 50:
         err.print(f"… and {len(sup.bad_lines) - 50} more bad lines")
 
@@ -165,15 +169,15 @@ def supervision_html(sup: Supervision) -> str:
 def render_rule_scores(metrics: dict[str, Any]) -> None:
     """``eval --claims``: precision and recall per rule over (rule, claim_id) pairs."""
     t = Table(
-        "rule",
-        "precision",
-        "recall",
-        "found",
-        "expected",
-        "false positives",
-        "missed",
+        _("rule"),
+        _("precision"),
+        _("recall"),
+        _("found"),
+        _("expected"),
+        _("false positives"),
+        _("missed"),
         header_style="bold",
-        title=f"supervision · {metrics['claims']} claims",
+        title=_("supervision · {claims} claims", claims=metrics["claims"]),
     )
     for rule, m in metrics["rules"].items():
         t.add_row(
@@ -188,4 +192,11 @@ def render_rule_scores(metrics: dict[str, Any]) -> None:
     out.print(t)
     if "bad_lines" in metrics:
         b = metrics["bad_lines"]
-        out.print(f"bad lines: {b['matched']} of {b['expected']} expected found ({b['found']} reported)")
+        out.print(
+            _(
+                "bad lines: {matched} of {expected} expected found ({found} reported)",
+                matched=b["matched"],
+                expected=b["expected"],
+                found=b["found"],
+            )
+        )

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.core.i18n import _
 from agent.supervise.errors import EngineError
 from agent.supervise.tables import Tables
 
@@ -37,7 +38,7 @@ def _duckdb() -> Any:
     try:
         import duckdb
     except ImportError:  # a dependency: only a broken install lacks it
-        raise EngineError("duckdb is not installed", "Reinstall certreview (duckdb is a dependency).") from None
+        raise EngineError(_("duckdb is not installed"), _("Reinstall certreview (duckdb is a dependency).")) from None
     return duckdb
 
 
@@ -83,9 +84,9 @@ def spark_missing() -> str | None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        return "pyspark is not installed (pip install 'certreview[spark]')"
+        return _("pyspark is not installed (pip install 'certreview[spark]')")
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        return "Java is not installed (Spark needs a JRE 17+, e.g. apt-get install default-jre-headless)"
+        return _("Java is not installed (Spark needs a JRE 17+, e.g. apt-get install default-jre-headless)")
     return None
 
 
@@ -98,7 +99,9 @@ def spark_session() -> Any:
     if _SESSION is not None:
         return _SESSION
     if (why := spark_missing()) is not None:
-        raise EngineError(f"--engine spark: {why}", "Install the [spark] extra and a JRE, or use --engine duckdb.")
+        raise EngineError(
+            _("--engine spark: {why}", why=why), _("Install the [spark] extra and a JRE, or use --engine duckdb.")
+        )
     from pyspark.sql import SparkSession
 
     _SESSION = (
@@ -160,4 +163,6 @@ def make_engine(name: str) -> Engine:
         return DuckEngine()
     if name == "spark":
         return SparkEngine()
-    raise EngineError(f"unknown engine {name!r}", "Use --engine duckdb (default) or --engine spark.")
+    raise EngineError(
+        _("unknown engine {name}", name=repr(name)), _("Use --engine duckdb (default) or --engine spark.")
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-import json
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -17,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from pydantic import ValidationError
-
 from agent.claims.lines import BadLine, ClaimLine, read_claims
+from agent.core.i18n import _
+from agent.core.jsonl import parse_line
 from agent.supervise.errors import ClaimsFileError
 
 CHUNK_BYTES = 16 << 20  # bytes per task: big enough to amortise the hand-over, small enough to spread
@@ -71,18 +70,7 @@ def _cents(amount: object) -> int:
 
 def _slow_line(lineno: int, raw: str) -> ClaimLine | BadLine:
     """One line read as agent.core.jsonl.read_lines reads it (the same messages)."""
-    try:
-        obj = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        return BadLine(lineno, None, f"not valid JSON ({exc.msg})")
-    if not isinstance(obj, dict):
-        return BadLine(lineno, None, "not a JSON object")
-    try:
-        return ClaimLine.model_validate(obj)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = ".".join(str(p) for p in e.get("loc", ())) or None
-        return BadLine(lineno, loc, str(e.get("msg", "invalid")))
+    return parse_line(lineno, raw, ClaimLine)
 
 
 def read_chunk(first: int, lines: Iterable[str]) -> ClaimsRead:
@@ -168,7 +156,8 @@ def read_claims_file(path: Path, workers: int | None = None) -> ClaimsRead:
     kept = []
     for c in got.claims:
         if c.claim_id in seen:
-            got.bad.append(BadLine(c.line, "claim_id", f"claim_id already used on line {seen[c.claim_id]}"))
+            why = _("claim_id already used on line {line}", line=seen[c.claim_id])
+            got.bad.append(BadLine(c.line, "claim_id", why))
             dropped.add(c.line)
             continue
         seen[c.claim_id] = c.line
@@ -179,7 +168,7 @@ def read_claims_file(path: Path, workers: int | None = None) -> ClaimsRead:
     got.bad.sort(key=lambda b: b.line)
     if not kept:
         raise ClaimsFileError(
-            f"{path}: no valid claim line ({len(got.bad)} bad)",
-            "Each line must be one claim of shared/CLAIMS.md §3; `certreview supervise` names the bad lines.",
+            _("{path}: no valid claim line ({bad} bad)", path=path, bad=len(got.bad)),
+            _("Each line must be one claim of shared/CLAIMS.md §3; `certreview supervise` names the bad lines."),
         )
     return got

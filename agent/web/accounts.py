@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import CertreviewError, InvalidInputError
+from agent.core.i18n import _
 
 ACCOUNTS_FILE = "reviewers.json"
 MIN_PASSWORD = 10
@@ -112,8 +113,8 @@ class Accounts:
                 raise TypeError
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             raise AccountError(
-                f"{self.path} is not a reviewer accounts file",
-                "Move it aside and add the reviewers again with `certreview users add NAME`.",
+                _("{path} is not a reviewer accounts file", path=self.path),
+                _("Move it aside and add the reviewers again with `certreview users add NAME`."),
             ) from None
         return users
 
@@ -135,17 +136,19 @@ class Accounts:
         """Add reviewer ``name``; AccountError for a bad name, a taken name or a short password."""
         if not NAME_RE.fullmatch(name):
             raise AccountError(
-                f"reviewer name {name!r} is not allowed",
-                "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. R-01).",
+                _("reviewer name {name} is not allowed", name=repr(name)),
+                _("Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (e.g. R-01)."),
                 field="NAME",
             )
         if name in self.users:
             raise AccountError(
-                f"reviewer {name} already has an account", "Remove it first with `certreview users remove NAME`."
+                _("reviewer {name} already has an account", name=name),
+                _("Remove it first with `certreview users remove NAME`."),
             )
         if len(password) < MIN_PASSWORD:
             raise AccountError(
-                f"the password for {name} is shorter than {MIN_PASSWORD} characters", "Choose a longer one."
+                _("the password for {name} is shorter than {min} characters", name=name, min=MIN_PASSWORD),
+                _("Choose a longer one."),
             )
         self.users[name] = {"hash": hash_password(password), "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}
         self._write()
@@ -153,7 +156,9 @@ class Accounts:
     def remove(self, name: str) -> None:
         """Remove reviewer ``name``; AccountError when there is no such account."""
         if name not in self.users:
-            raise AccountError(f"no reviewer account {name}", "`certreview users list` shows the accounts.")
+            raise AccountError(
+                _("no reviewer account {name}", name=name), _("`certreview users list` shows the accounts.")
+            )
         del self.users[name]
         self._write()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from agent.core.deps import Deps
 from agent.core.errors import CertreviewError, InvalidInputError
+from agent.core.i18n import _
 from agent.core.models import Case, Recommendation, SignOffState
 from agent.registry.certs import RegistryCertifications
 from agent.registry.decisions import Recorded, SignOff, record_decision
@@ -176,8 +177,13 @@ class Batch:
             other = entries.get(e.rec.case_id)
             if other is not None:
                 raise DuplicateCaseError(
-                    f"case id {e.rec.case_id} is in both {other.folder} and {folder}",
-                    "Serve one of them, or give each case its own case_id.",
+                    _(
+                        "case id {case_id} is in both {first} and {second}",
+                        case_id=e.rec.case_id,
+                        first=other.folder,
+                        second=folder,
+                    ),
+                    _("Serve one of them, or give each case its own case_id."),
                 )
             entries[e.rec.case_id] = e
             if on_progress:
@@ -227,7 +233,9 @@ class Batch:
         with self._lock:
             e = self.entries.get(case_id)
             if e is None:
-                raise UnknownCaseError(f"case {case_id} is not in the batches served", "Open it from the queue.")
+                raise UnknownCaseError(
+                    _("case {case_id} is not in the batches served", case_id=case_id), _("Open it from the queue.")
+                )
             if folder_signature(e.folder) != e.signature:
                 self.entries[case_id] = e = self._review(e.folder)
                 self._version += 1
@@ -280,16 +288,19 @@ class Batch:
             e = self.entry(case_id)
             if e.case is None:
                 raise InvalidInputError(
-                    f"case {case_id} could not be processed; there is nothing to sign off",
-                    "Fix the case folder (the error is on the case page); the page reviews it again.",
+                    _("case {case_id} could not be processed; there is nothing to sign off", case_id=case_id),
+                    _("Fix the case folder (the error is on the case page); the page reviews it again."),
                 )
             now = self._review(e.folder)
             self.entries[case_id] = now
             self._version += 1
             if now.case is None or shown_digest(now.rec) != shown_sha256:
                 raise StaleRecommendationError(
-                    f"case {case_id}: the recommendation changed since the page was shown; nothing was recorded",
-                    "Read the case again below, then decide.",
+                    _(
+                        "case {case_id}: the recommendation changed since the page was shown; nothing was recorded",
+                        case_id=case_id,
+                    ),
+                    _("Read the case again below, then decide."),
                 )
             recorded = record_decision(
                 self.reg,

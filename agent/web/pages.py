@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from agent.core.errors import CertreviewError
+from agent.core.i18n import N_, _
 from agent.core.models import FORM_FIELDS
 from agent.registry.decisions import DECISIONS, SignOff
 from agent.registry.errors import DecisionConflictError
@@ -28,11 +29,12 @@ from agent.web.security import CSRF_HINT, CSRF_MESSAGE, csrf_ok, csrf_token
 log = logging.getLogger("certreview.web")
 
 DECISION_CN = {"approve": "批准 approve", "reject": "不予认定 reject", "need_info": "补充材料 need_info"}
+# marked here, translated where shown: the language is read on each call
 NO_REVIEWER = (
-    "签核需要审核员身份 No reviewer for this session: nothing was recorded",
-    "Start the workbench with --reviewer NAME (on 127.0.0.1), or add accounts with `certreview users add NAME`.",
+    N_("No reviewer for this session: nothing was recorded"),
+    N_("Start the workbench with --reviewer NAME (on 127.0.0.1), or add accounts with `certreview users add NAME`."),
 )
-LOGIN_FAILED = "用户名或密码错误 Wrong reviewer name or password"
+LOGIN_FAILED = N_("Wrong reviewer name or password")
 
 
 def _cfg(request: Request) -> WebConfig:
@@ -45,6 +47,11 @@ def problem(request: Request, status: int, message: str, hint: str | None = None
     return render(request, "problem.html.j2", status=status, message=message, hint=hint)
 
 
+def refused(request: Request, status: int, message: str, hint: str) -> HTMLResponse:
+    """:func:`problem` for a message and hint marked with ``N_`` (translated now)."""
+    return problem(request, status, _(message), _(hint))
+
+
 # ---------------------------------------------------------------- queue
 def queue(request: Request) -> Response:
     """The ranked queue with its filters and counts."""
@@ -53,13 +60,16 @@ def queue(request: Request) -> Response:
         decision=q.get("decision", ""), flag=q.get("flag", ""), disease=q.get("disease", ""), signed=q.get("signed", "")
     )
     if flt.decision and flt.decision not in (*DECISIONS, "error"):
-        hint = "Use approve, reject, need_info or error."
-        return problem(request, 400, f"unknown decision filter {flt.decision!r}", hint)
+        hint = _("Use approve, reject, need_info or error.")
+        return problem(request, 400, _("unknown decision filter {value}", value=repr(flt.decision)), hint)
     if flt.signed and flt.signed not in SIGNED_STATES:
-        return problem(request, 400, f"unknown signed-off filter {flt.signed!r}", "Use yes or no.")
+        hint = _("Use yes or no.")
+        return problem(request, 400, _("unknown signed-off filter {value}", value=repr(flt.signed)), hint)
     raw_page = q.get("page", "1")
     if not raw_page.isdigit():
-        return problem(request, 400, f"page {raw_page!r} is not a page number", "Use the queue's page links.")
+        return problem(
+            request, 400, _("page {value} is not a page number", value=repr(raw_page)), _("Use the queue's page links.")
+        )
     view = _cfg(request).batch.queue(flt, int(raw_page))
     keep = {k: v for k, v in dataclasses.asdict(flt).items() if v}
     links = [(p, urlencode({**keep, "page": p})) for p in range(1, view.pages + 1)]
@@ -121,14 +131,14 @@ async def decide(request: Request) -> Response:
     case_id = request.path_params["case_id"]
     form = await request.form()
     if not csrf_ok(request, form):
-        return problem(request, 403, CSRF_MESSAGE, CSRF_HINT)
+        return refused(request, 403, CSRF_MESSAGE, CSRF_HINT)
     reviewer = reviewer_of(request)
     if not reviewer:
-        return problem(request, 403, *NO_REVIEWER)
+        return refused(request, 403, *NO_REVIEWER)
     decision = str(form.get("decision", ""))
     values = {k: str(form.get(k, "")) for k in ("decision", "reason", "supersede")}
     if decision not in DECISIONS:
-        err = CertreviewError("choose approve, reject or need_info", "Pick one of the three decisions.")
+        err = CertreviewError(_("choose approve, reject or need_info"), _("Pick one of the three decisions."))
         return await _case_with_error(request, case_id, err, 400, values)
     sign = SignOff(
         decision=decision,  # checked against DECISIONS above
@@ -159,7 +169,9 @@ def renewals_page(request: Request) -> Response:
     """Active certifications due for renewal (as `registry renewals`)."""
     raw = request.query_params.get("within", "6")
     if not raw.isdigit() or not 1 <= int(raw) <= 120:
-        return problem(request, 400, f"within {raw!r} is not a number of months", "Use 1 to 120, e.g. 6.")
+        return problem(
+            request, 400, _("within {value} is not a number of months", value=repr(raw)), _("Use 1 to 120, e.g. 6.")
+        )
     day = dt.date.today()
     total, rows = renewals(_cfg(request).batch.reg, day, int(raw), 200)
     return render(request, "renewals.html.j2", total=total, rows=rows, within=int(raw), as_of=day.isoformat())
@@ -174,7 +186,10 @@ def person(request: Request) -> Response:
     data = show_person(_cfg(request).batch.reg, id_number, dt.date.today())
     if data is None:
         return problem(
-            request, 404, f"the registry holds nothing on {id_number}", "Check the number; a decision shows up here."
+            request,
+            404,
+            _("the registry holds nothing on {id_number}", id_number=id_number),
+            _("Check the number; a decision shows up here."),
         )
     return render(request, "person.html.j2", data=data, id_number=id_number)
 
@@ -189,11 +204,11 @@ async def login(request: Request) -> Response:
         return render(request, "login.html.j2", error=None)
     form = await request.form()
     if not csrf_ok(request, form):
-        return problem(request, 403, CSRF_MESSAGE, CSRF_HINT)
+        return refused(request, 403, CSRF_MESSAGE, CSRF_HINT)
     name, password = str(form.get("name", "")), str(form.get("password", ""))
     if not await run_in_threadpool(accounts.check, name, password):
         log.info("login refused")  # never the name typed: it may be a password typed in the wrong box
-        return render(request, "login.html.j2", status=401, error=LOGIN_FAILED)
+        return render(request, "login.html.j2", status=401, error=_(LOGIN_FAILED))
     request.session.clear()  # a fresh session (and CSRF token) per login: no fixation
     request.session["user"] = name
     csrf_token(request)
@@ -204,6 +219,6 @@ async def logout(request: Request) -> Response:
     """Sign out (a form with the CSRF token, so a foreign page cannot sign anybody out)."""
     form = await request.form()
     if not csrf_ok(request, form):
-        return problem(request, 403, CSRF_MESSAGE, CSRF_HINT)
+        return refused(request, 403, CSRF_MESSAGE, CSRF_HINT)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent.core.i18n import N_
+
 log = logging.getLogger("certreview.web")
 
 # no script at all, styles from our own stylesheet only, no framing, forms post only to us
@@ -30,8 +32,9 @@ HEADERS = [
     (b"cache-control", b"no-store"),  # pages hold patient data: never kept by a shared cache
 ]
 CSRF_FIELD = "csrf_token"
-CSRF_MESSAGE = "表单校验失败 The form's CSRF token is missing or wrong; nothing was recorded"
-CSRF_HINT = "Reload the page and submit the form again."
+# translated where they are shown (_()): the language is read on each call
+CSRF_MESSAGE = N_("The form's CSRF token is missing or wrong; nothing was recorded")
+CSRF_HINT = N_("Reload the page and submit the form again.")
 
 
 def is_loopback(host: str) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import InvalidInputError
+from agent.core.i18n import _
 from agent.web.accounts import ACCOUNTS_FILE, Accounts, AccountsRequiredError
 from agent.web.security import is_loopback
 
@@ -25,16 +26,20 @@ def check_exposure(host: str, home: Path, reviewer: str | None) -> Accounts | No
     if accounts.users:
         if reviewer:
             raise InvalidInputError(
-                "--reviewer is not used when reviewer accounts exist: each reviewer logs in",
-                "Leave out --reviewer; the name recorded on a decision is the login.",
+                _("--reviewer is not used when reviewer accounts exist: each reviewer logs in"),
+                _("Leave out --reviewer; the name recorded on a decision is the login."),
                 field="--reviewer",
             )
         return accounts
     if not is_loopback(host):
         raise AccountsRequiredError(
-            f"--host {host} would let other machines reach the workbench, and there are no reviewer "
-            f"accounts ({home / ACCOUNTS_FILE})",
-            "Add one per reviewer with `certreview users add NAME` (they log in), or serve on 127.0.0.1.",
+            _(
+                "--host {host} would let other machines reach the workbench, and there are no reviewer "
+                "accounts ({path})",
+                host=host,
+                path=home / ACCOUNTS_FILE,
+            ),
+            _("Add one per reviewer with `certreview users add NAME` (they log in), or serve on 127.0.0.1."),
         )
     return None
 
@@ -67,7 +72,7 @@ def serve_in_thread(app: Any, timeout_s: float = 20.0) -> Iterator[str]:
     deadline = time.monotonic() + timeout_s
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the workbench server did not start")
+            raise RuntimeError(_("the workbench server did not start"))
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{server.config.port}"
