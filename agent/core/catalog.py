@@ -4,13 +4,11 @@ parameters, and the clause that states each rule — loaded into the typed model
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import PrivateAttr, ValidationError
+from pydantic import PrivateAttr
 
 from agent.core.criteria import (
     AnyDisease,
@@ -26,9 +24,9 @@ from agent.core.criteria import (
     TransplantDisease,
     Treatment,
     TumourDisease,
-    problems_of,
 )
 from agent.core.i18n import _
+from agent.core.yamldoc import parse_model, require_file
 
 __all__ = [
     "Catalog",
@@ -109,18 +107,8 @@ def code_in(code: str, patterns: list[str]) -> bool:
 
 def parse_catalog(raw: bytes, path: str) -> Catalog:
     """The typed catalogue from the file's bytes; ``CatalogError`` names every bad key."""
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise CatalogError(path, [_("not valid YAML: {error}", error=exc)]) from None
-    if not isinstance(data, dict):
-        raise CatalogError(path, [_("the file is not a YAML mapping of catalog_version, region, parameters, …")])
-    try:
-        cat = Catalog.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogError(path, problems_of(exc, data)) from None
-    cat._sha256 = hashlib.sha256(raw).hexdigest()
-    return cat
+    shape = _("the file is not a YAML mapping of catalog_version, region, parameters, …")
+    return parse_model(raw, path, Catalog, shape=shape)
 
 
 @lru_cache(maxsize=8)
@@ -130,11 +118,9 @@ def _load(path: str, mtime: float) -> Catalog:
 
 def load_catalog(path: Path) -> Catalog:
     """Load (and cache, until the file changes) the catalogue."""
-    if not path.exists():
-        raise CatalogError(
-            str(path),
-            [_("file not found")],
-            _("Set CERTREVIEW_CATALOG_PATH or restore knowledge_base/catalog.yaml."),
-            message=_("catalogue not found: {path}", path=path),
-        )
+    require_file(
+        path,
+        _("catalogue not found: {path}", path=path),
+        _("Set CERTREVIEW_CATALOG_PATH or restore knowledge_base/catalog.yaml."),
+    )
     return _load(str(path), path.stat().st_mtime)

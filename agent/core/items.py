@@ -5,15 +5,14 @@ by generic name. Settlement, supervision and the extractor's drug lexicon read t
 
 from __future__ import annotations
 
-import hashlib
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import Field, PrivateAttr, ValidationError
+from pydantic import Field, PrivateAttr
 
-from agent.core.criteria import CatalogError, Modality, Strict, problems_of
+from agent.core.criteria import Modality, Strict
 from agent.core.i18n import _
+from agent.core.yamldoc import parse_model, require_file
 
 HIGH_VALUE_MARK = "★"
 ITEMS_FILE = "items.yaml"
@@ -95,20 +94,7 @@ def _problems(table: ItemTable) -> list[str]:
 
 def parse_items(raw: bytes, path: str) -> ItemTable:
     """Parse the item table; every problem is named by its key (``CatalogError``)."""
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise CatalogError(path, [_("not valid YAML: {error}", error=str(exc).splitlines()[0])]) from None
-    if not isinstance(data, dict):
-        raise CatalogError(path, [_("the file must be a mapping of keys")])
-    try:
-        table = ItemTable.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogError(path, problems_of(exc, data)) from None
-    if problems := _problems(table):
-        raise CatalogError(path, problems)
-    table._sha256 = hashlib.sha256(raw).hexdigest()
-    return table
+    return parse_model(raw, path, ItemTable, shape=_("the file must be a mapping of keys"), check=_problems)
 
 
 @lru_cache(maxsize=8)
@@ -123,11 +109,9 @@ def items_path(catalog_path: Path) -> Path:
 
 def load_items(path: Path) -> ItemTable:
     """Load (and cache, until the file changes) the item table."""
-    if not path.exists():
-        raise CatalogError(
-            str(path),
-            [_("file not found")],
-            _("Restore knowledge_base/items.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
-            message=_("item table not found: {path}", path=path),
-        )
+    require_file(
+        path,
+        _("item table not found: {path}", path=path),
+        _("Restore knowledge_base/items.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
+    )
     return _load(str(path), path.stat().st_mtime)

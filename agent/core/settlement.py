@@ -6,17 +6,16 @@ catalogue and the item table."""
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError
+from pydantic import BeforeValidator, Field, PrivateAttr
 
-from agent.core.criteria import CatalogError, Strict, problems_of
+from agent.core.criteria import CatalogError, Strict
 from agent.core.i18n import _
+from agent.core.yamldoc import parse_model, require_file
 
 SETTLEMENT_FILE = "settlement.yaml"
 SchemeName = Literal["职工医保", "居民医保"]
@@ -142,18 +141,8 @@ def _invalid(path: str, problems: list[str]) -> CatalogError:
 
 def parse_settlement(raw: bytes, path: str) -> Settlement:
     """The typed parameters from the file's bytes; ``CatalogError`` names every bad key."""
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise _invalid(path, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from None
-    if not isinstance(data, dict):
-        raise _invalid(path, ["the file must be a mapping of settlement_version, clauses, parameters"])
-    try:
-        settlement = Settlement.model_validate(data)
-    except ValidationError as exc:
-        raise _invalid(path, problems_of(exc, data)) from None
-    settlement._sha256 = hashlib.sha256(raw).hexdigest()
-    return settlement
+    shape = _("the file must be a mapping of settlement_version, clauses, parameters")
+    return parse_model(raw, path, Settlement, shape=shape, invalid=_invalid)
 
 
 @lru_cache(maxsize=8)
@@ -168,11 +157,9 @@ def settlement_path(catalog_path: Path) -> Path:
 
 def load_settlement(path: Path) -> Settlement:
     """Load (and cache, until the file changes) the settlement parameters."""
-    if not path.exists():
-        raise CatalogError(
-            str(path),
-            [_("file not found")],
-            _("Restore knowledge_base/settlement.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
-            message=_("settlement parameters not found: {path}", path=path),
-        )
+    require_file(
+        path,
+        _("settlement parameters not found: {path}", path=path),
+        _("Restore knowledge_base/settlement.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
+    )
     return _load(str(path), path.stat().st_mtime)

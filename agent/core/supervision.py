@@ -6,7 +6,6 @@ key (``CatalogError``); ``kb check`` verifies the clause each rule rests on."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 import string
 from decimal import Decimal
@@ -14,11 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 
 from agent.core.criteria import CatalogError, Strict, problems_of
 from agent.core.i18n import _
+from agent.core.yamldoc import parse_model, require_file
 
 SUPERVISION_FILE = "supervision.yaml"
 ExitType = Literal["death", "insurance_stopped", "moved_out"]
@@ -215,31 +214,21 @@ def _problems(rs: RuleSet) -> list[str]:
 
 def parse_rules(raw: bytes, path: str) -> RuleSet:
     """Parse the supervision rules; every problem is named by its key (``CatalogError``)."""
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise CatalogError(path, [f"not valid YAML: {str(exc).splitlines()[0]}"], HINT, message=_msg(path)) from None
-    if not isinstance(data, dict):
-        raise CatalogError(path, ["the file must be a mapping of keys"], HINT, message=_msg(path))
-    try:
-        rs = RuleSet.model_validate(data)
-    except ValidationError as exc:
-        problems = problems_of(exc, data)
-        raise CatalogError(path, problems, HINT, message=_msg(path, problems)) from None
-    if problems := _problems(rs):
-        raise CatalogError(path, problems, HINT, message=_msg(path, problems))
-    rs._sha256 = hashlib.sha256(raw).hexdigest()
-    return rs
+    shape = _("the file must be a mapping of keys")
+    return parse_model(raw, path, RuleSet, shape=shape, invalid=_invalid, check=_problems)
 
 
-HINT = (
-    "Correct the key named in the supervision rules: every key is read, so an unknown or misspelt one is an "
-    "error, not a default. `certreview kb check` lists every problem."
-)
-
-
-def _msg(path: str, problems: list[str] | None = None) -> str:
-    return f"supervision rules {path} are invalid" + (": " + "; ".join(problems) if problems else "")
+def _invalid(path: str, problems: list[str]) -> CatalogError:
+    """The error of a rules file whose keys are wrong, each one named."""
+    return CatalogError(
+        path,
+        problems,
+        _(
+            "Correct the key named in the supervision rules: every key is read, so an unknown or misspelt one is an "
+            "error, not a default. `certreview kb check` lists every problem."
+        ),
+        message=_("supervision rules {path} are invalid: {problems}", path=path, problems="; ".join(problems)),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -254,11 +243,9 @@ def rules_path(catalog_path: Path) -> Path:
 
 def load_rules(path: Path) -> RuleSet:
     """Load (and cache, until the file changes) the supervision rules."""
-    if not path.exists():
-        raise CatalogError(
-            str(path),
-            [_("file not found")],
-            _("Restore knowledge_base/supervision.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
-            message=_("supervision rules not found: {path}", path=path),
-        )
+    require_file(
+        path,
+        _("supervision rules not found: {path}", path=path),
+        _("Restore knowledge_base/supervision.yaml beside the catalogue (CERTREVIEW_CATALOG_PATH's folder)."),
+    )
     return _load(str(path), path.stat().st_mtime)
