@@ -21,6 +21,7 @@ from agent.core.config import PROJECT_ROOT, Settings
 from agent.registry.certs import import_certifications
 from agent.registry.events import import_events
 from agent.registry.store import Registry
+from tests.browser import assert_screenshot, rendered_dom
 from tests.test_registry import db_url, reg, reg_settings, write_jsonl  # noqa: F401  (fixtures)
 
 P = "440106196505123456"
@@ -250,29 +251,11 @@ def test_the_person_year_page_renders_in_headless_chromium(sreg: Registry, tmp_p
     out = tmp_path / "out"
     assert settle(str(write_jsonl(tmp_path / "c.jsonl", rows)), "--out", str(out)).returncode == 0
     page = out / f"person-{P}-2025.html"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chrome'}",
-    ]
-    dom = subprocess.run(["chromium", *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count('<tr class="claim">') == 2 and dom.stdout.count("<rect") == 12
-    assert 'class="reached"' in dom.stdout  # F1 hit the limit
+    dom = rendered_dom(page, tmp_path / "chrome")
+    assert dom.count('<tr class="claim">') == 2 and dom.count("<rect") == 12
+    assert 'class="reached"' in dom  # F1 hit the limit
     shot = tmp_path / "page.png"
-    subprocess.run(
-        ["chromium", *flags, f"--screenshot={shot}", "--window-size=1100,900", page.as_uri()],
-        capture_output=True,
-        timeout=90,
-        check=True,
-    )
-    assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_screenshot(page, tmp_path / "chrome", shot, "1100,900")
 
 
 def _eval(*args: str) -> subprocess.CompletedProcess[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from agent.supervise.engines import DuckEngine
 from agent.supervise.reader import read_claims_file
 from agent.supervise.run import supervise
 from eval.claims_gen import generate
+from tests.browser import assert_screenshot, rendered_dom
 
 RULES = PROJECT_ROOT / "knowledge_base" / "supervision.yaml"
 PID = "370902196001010011"
@@ -229,25 +229,14 @@ def test_report_opens_in_headless_chromium_by_rule_and_by_person(home: Path, sma
     assert r.exit_code == 5, r.output
     text = report.read_text(encoding="utf-8")
     assert "<script" not in text and "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-    flags += ["--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'chrome'}"]
-    dom = subprocess.run(
-        ["chromium", *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=90
-    )
-    assert dom.returncode == 0, dom.stderr[-2000:]
+    dom = rendered_dom(report, tmp_path / "chrome")
     for rule in ("SV01", "SV05", "SV07", "SV09"):
-        assert f'id="rule-{rule}"' in dom.stdout
+        assert f'id="rule-{rule}"' in dom
     gold = [json.loads(x)["claim_id"] for x in (small_set / "expected_flags.jsonl").open()]
-    assert 'class="person"' in dom.stdout and dom.stdout.count('class="dot-violation"') >= 1
-    assert all(cid in dom.stdout for cid in gold)  # every flagged claim is on the page
+    assert 'class="person"' in dom and dom.count('class="dot-violation"') >= 1
+    assert all(cid in dom for cid in gold)  # every flagged claim is on the page
     shot = tmp_path / "report.png"
-    subprocess.run(
-        ["chromium", *flags, f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()],
-        capture_output=True,
-        timeout=90,
-        check=True,
-    )
-    assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_screenshot(report, tmp_path / "chrome", shot)
 
 
 def test_eval_claims_scores_each_rule_and_gates(home: Path, small_set: Path, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import cli
 from agent.core.models import Recommendation
 from agent.registry import audit
 from agent.review.triage import case_folders, queue_key, run_batch
+from tests.browser import assert_screenshot, rendered_dom
 from tests.conftest import CLINIC_PLAN, PATHOLOGY, base_case, write_case
 
 
@@ -120,28 +120,8 @@ def test_report_opens_in_headless_chromium_and_shows_every_case(home: Path, case
     out = tmp_path / "out"
     CliRunner().invoke(cli.app, ["triage", str(_batch(cases_dir)), "--out", str(out)])
     report = out / "report.html"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'chrome'}",
-    ]
-    dom = subprocess.run(
-        ["chromium", *flags, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=90
-    )
-    assert dom.returncode == 0, dom.stderr[-2000:]
+    dom = rendered_dom(report, tmp_path / "chrome")
     for cid in ("B-approve", "B-reject", "B-inject", "B-old", "B-bad"):
-        assert f'id="case-{cid}"' in dom.stdout
+        assert f'id="case-{cid}"' in dom
     shot = tmp_path / "report.png"
-    subprocess.run(
-        ["chromium", *flags, f"--screenshot={shot}", "--window-size=1280,2400", report.as_uri()],
-        capture_output=True,
-        timeout=90,
-        check=True,
-    )
-    assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert_screenshot(report, tmp_path / "chrome", shot)
