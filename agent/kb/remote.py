@@ -27,7 +27,7 @@ from agent.core.i18n import N_, _
 from agent.core.models import Clause
 from agent.kb.health import BM25_FILES, content_hash
 from agent.kb.index import KBIndex, fill_collection, save_bm25
-from agent.kb.loader import Skipped, file_sha256, policy_files
+from agent.kb.loader import file_sha256
 from agent.kb.store import (
     KBStore,
     Progress,
@@ -37,6 +37,8 @@ from agent.kb.store import (
     _manifest,
     _read_policies,
     check_still_held,
+    noop_report,
+    required_policy_files,
 )
 
 PREFIX = "certreview-kb-"
@@ -177,24 +179,13 @@ class RemoteStore:
         before_swap: Callable[[], None] | None = None,
     ) -> RefreshReport:
         """As ``KBStore.refresh``, on the server: new collection, pointer switch, old ones dropped."""
-        files = policy_files(policies)
-        if not files:
-            raise KBError(
-                _("no policy documents in {policies}", policies=policies),
-                _("Put .md/.txt/.pdf/.docx policy files there."),
-            )
+        files = required_policy_files(policies)
         with self.locker.lock():
             live = self.served()
             old = live.manifest if live else None
             hashes = {p.relative_to(policies).as_posix(): file_sha256(p) for p in files}
             if old and not force and KBStore._unchanged(old, hashes, embedder_name, policies):
-                return RefreshReport(
-                    version=old["version"],
-                    noop=True,
-                    skipped=[Skipped(s["path"], s["reason"], s.get("hint")) for s in old.get("skipped", [])],
-                    clause_count=old.get("clause_count", 0),
-                    source=str(policies),
-                )
+                return noop_report(old, policies)
             build = _Build(policies, files, hashes, old, (old or {}).get("embedder") == embedder_name)
             report = self._rebuild(build, live, make_embedder, progress, before_swap)
             report.source = str(policies)

@@ -175,24 +175,14 @@ class KBStore:
     ) -> RefreshReport:
         """Bring the index in line with ``policies``: re-embed only new or changed files, drop
         vanished ones, build beside the live index and swap atomically."""
-        files = policy_files(policies)
-        if not files:
-            raise KBError(
-                _("no policy documents in {folder}", folder=policies), _("Put .md/.txt/.pdf/.docx policy files there.")
-            )
+        files = required_policy_files(policies)
         with self.lock():
             named = self.named_build()
             problems = self.live_problems()
             old = self.manifest()
             hashes = {p.relative_to(policies).as_posix(): file_sha256(p) for p in files}
             if old and not problems and not force and self._unchanged(old, hashes, embedder_name, policies):
-                return RefreshReport(
-                    version=old["version"],
-                    noop=True,
-                    skipped=[Skipped(s["path"], s["reason"], s.get("hint")) for s in old.get("skipped", [])],
-                    clause_count=old.get("clause_count", 0),
-                    source=str(policies),
-                )
+                return noop_report(old, policies)
             same_embedder = (old or {}).get("embedder") == embedder_name
             build = _Build(policies, files, hashes, old, same_embedder and not problems)
             report = self._rebuild(build, make_embedder, progress, before_swap)
@@ -386,3 +376,24 @@ def _diff(
         if c in old_by_id and (old_by_id[c].text != cl.text or old_by_id[c].topics != cl.topics)
     ]
     return rep
+
+
+def required_policy_files(policies: Path) -> list[Path]:
+    """The policy files of ``policies``; ``KBError`` when there are none (nothing is built)."""
+    files = policy_files(policies)
+    if not files:
+        raise KBError(
+            _("no policy documents in {folder}", folder=policies), _("Put .md/.txt/.pdf/.docx policy files there.")
+        )
+    return files
+
+
+def noop_report(old: dict[str, Any], policies: Path) -> RefreshReport:
+    """The report of a refresh that found nothing to do: the live version as its manifest says."""
+    return RefreshReport(
+        version=old["version"],
+        noop=True,
+        skipped=[Skipped(s["path"], s["reason"], s.get("hint")) for s in old.get("skipped", [])],
+        clause_count=old.get("clause_count", 0),
+        source=str(policies),
+    )
