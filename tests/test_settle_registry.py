@@ -236,6 +236,21 @@ def test_a_bad_out_path_is_refused_before_any_work(sreg: Registry, tmp_path: Pat
     assert _accumulators(sreg) == {}
 
 
+def test_a_write_that_fails_after_the_run_still_prints_the_results(sreg: Registry, tmp_path: Path) -> None:
+    _certify(sreg, tmp_path)
+    out = tmp_path / "out"
+    (out / "settlement.jsonl").mkdir(parents=True)  # passes the up-front check, fails when replaced
+    claims = write_jsonl(tmp_path / "c.jsonl", [_claim("J1", "2025-01-10", "10.00")])
+    proc = settle(str(claims), "--json", "--out", str(out))
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout.splitlines()[0])["claim_id"] == "J1"  # printed, and stored in the registry
+    assert proc.stderr.splitlines()[-2:] == [
+        f"error: --out {out}: could not write the settlement (Is a directory)",
+        "hint: The results were printed above; free space or pass another folder, then run again.",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == ["settlement.jsonl"]
+
+
 def test_a_missing_claims_file_is_named(sreg: Registry, tmp_path: Path) -> None:
     proc = settle(str(tmp_path / "none.jsonl"))
     assert proc.returncode == 2

@@ -178,6 +178,17 @@ def test_cli_table_and_out_folder(home: Path, small_set: Path, tmp_path: Path) -
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["by_rule"][6]["rule"] == "SV07"
 
 
+def test_a_write_that_fails_after_the_run_still_prints_the_flags(home: Path, small_set: Path, tmp_path: Path) -> None:
+    _import(small_set)
+    out = tmp_path / "out"
+    (out / "flags.jsonl").mkdir(parents=True)  # passes the up-front check, fails when replaced
+    r = runner.invoke(cli.app, ["supervise", str(small_set / "claims.jsonl"), "--json", "--out", str(out)])
+    assert r.exit_code == 2
+    assert json.loads(r.stdout.splitlines()[0])["rule"].startswith("SV")  # the flags are not lost
+    assert f"error: --out {out}: could not write the supervision report (Is a directory)" in r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["flags.jsonl"]  # no temporary folder left behind
+
+
 def test_output_paths_are_checked_before_anything_is_read(home: Path, tmp_path: Path) -> None:
     r = runner.invoke(cli.app, ["supervise", str(tmp_path / "missing.jsonl"), "--html", str(tmp_path)])
     assert r.exit_code == 2

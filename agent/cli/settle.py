@@ -52,6 +52,7 @@ def settle_cmd(
     claim settled before returns its stored result unless --resettle. Bad lines are named with
     their line number and field and skipped (exit 5)."""
     from agent.core.catalog import load_catalog
+    from agent.core.errors import CertreviewError
     from agent.core.items import items_path, load_items
     from agent.core.settlement import load_settlement, settlement_path
     from agent.registry.store import open_registry
@@ -74,7 +75,11 @@ def settle_cmd(
             reg, claims, policy, table, catalog, resettle=resettle, advance=lambda n: bar.advance(task, n)
         )
         reg.close()
-        paths = write_settlement(out, run.results, run.claims, run.summary, policy, run.used) if out else None
+        paths, write_error = None, None
+        try:  # checked up front, but a full disk can still fail: print the results (stored already), then report
+            paths = write_settlement(out, run.results, run.claims, run.summary, policy, run.used) if out else None
+        except CertreviewError as exc:
+            write_error = exc
     if as_json:
         sys.stdout.write(jsonl(run.results, run.summary))
         for b in run.bad:
@@ -83,5 +88,7 @@ def settle_cmd(
         render_settlement(run.results, run.summary, run.bad)
         for k, p in (paths or {}).items():
             err.print(_("wrote {name}: {path}", name=k, path=p), markup=False, highlight=False)
+    if write_error is not None:
+        raise write_error
     if run.partial:
         raise typer.Exit(EXIT_PARTIAL)

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from agent.cli.common import EXIT_PARTIAL
-from agent.core.i18n import _
+from agent.core.i18n import N_, _
 
 
 class EngineChoice(str, Enum):
@@ -60,11 +60,11 @@ def _supervise(claims: Path, as_json: bool, html: Path | None, out: Path | None,
     from agent.cli.registry import registry_exists
     from agent.core.catalog import load_catalog
     from agent.core.config import Settings
-    from agent.core.errors import InvalidInputError
+    from agent.core.errors import CertreviewError, InvalidInputError
     from agent.core.items import items_path, load_items
     from agent.core.supervision import load_rules, rules_path
     from agent.registry.store import open_registry
-    from agent.report.outputs import publish_dir, write_file
+    from agent.report.outputs import publish_outputs, write_file
     from agent.report.supervision import jsonl, render_supervision, report_bad_lines, supervision_html
     from agent.supervise.reader import read_claims_file
     from agent.supervise.run import registry_rows, supervise
@@ -89,19 +89,27 @@ def _supervise(claims: Path, as_json: bool, html: Path | None, out: Path | None,
         reg.close()
     sup = supervise(read, rows, items, rules, engine, catalog)
     paths: dict[str, Path] = {}
+    write_error: CertreviewError | None = None
+    page = supervision_html(sup) if html is not None or out is not None else ""  # rendered once for both
     if html is not None:
-        paths["report"] = write_file(html, supervision_html(sup))
+        paths["report"] = write_file(html, page)
     if out is not None:
         files = {
             "flags.jsonl": ("".join(json.dumps(f.to_dict(), ensure_ascii=False) + "\n" for f in sup.flags), "utf-8"),
             "summary.json": (json.dumps(sup.summary(), ensure_ascii=False, indent=2), "utf-8"),
-            "report.html": (supervision_html(sup), "utf-8"),
+            "report.html": (page, "utf-8"),
         }
-        paths |= {f"--out {k}": v for k, v in publish_dir(out, files).items()}
+        failure = N_("--out {path}: could not write the supervision report ({error})")
+        try:
+            paths |= {f"--out {k}": v for k, v in publish_outputs(out, files, failure).items()}
+        except CertreviewError as exc:  # checked up front, but a full disk can still fail: print, then report
+            write_error = exc
     if as_json:
         sys.stdout.write(jsonl(sup))
         report_bad_lines(sup)
     else:
         render_supervision(sup, paths)
+    if write_error is not None:
+        raise write_error
     if sup.bad_lines:
         raise typer.Exit(EXIT_PARTIAL)

@@ -145,3 +145,17 @@ def publish_dir(path: Path, files: dict[str, tuple[str, str]]) -> dict[str, Path
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {name: path / name for name in files}
+
+
+def publish_outputs(out: Path, files: dict[str, tuple[str, str]], failure: str) -> dict[str, Path]:
+    """``publish_dir`` for a command's ``--out``: when the disk refuses the files after the up-front
+    check passed (full, read-only), ``OutputPathError`` with ``failure`` — an ``N_``-marked
+    template with ``{path}`` and ``{error}`` — and the hint that the results were printed."""
+    try:
+        return publish_dir(out, files)
+    except OSError as exc:
+        raise OutputPathError(
+            _(failure, path=out, error=exc.strerror or exc),
+            _("The results were printed above; free space or pass another folder, then run again."),
+            field="--out",
+        ) from None

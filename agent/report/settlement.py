@@ -17,9 +17,9 @@ from rich.table import Table
 
 from agent import __version__
 from agent.claims.lines import BadLine, ClaimLine
-from agent.core.i18n import _
+from agent.core.i18n import N_, _
 from agent.core.settlement import Settlement
-from agent.report.outputs import OutputPathError, publish_dir
+from agent.report.outputs import publish_outputs
 from agent.report.terminal import err, out
 from agent.report.writers import _env
 
@@ -162,14 +162,7 @@ def write_settlement(
         "settlement.csv": (csv_text(results, claims), "utf-8-sig"),  # BOM: Excel reads the Chinese headers
     }
     files |= {name: (html, "utf-8") for name, html in person_pages(results, claims, policy, used).items()}
-    try:
-        written = publish_dir(out_dir, files)
-    except OSError as exc:
-        raise OutputPathError(
-            _("--out {path}: could not write the settlement ({error})", path=out_dir, error=exc.strerror or exc),
-            _("The results were printed above; free space or pass another folder, then run again."),
-            field="--out",
-        ) from None
+    written = publish_outputs(out_dir, files, N_("--out {path}: could not write the settlement ({error})"))
     return {"jsonl": written["settlement.jsonl"], "csv": written["settlement.csv"], "html": out_dir}
 
 
@@ -213,9 +206,7 @@ def render_settlement(results: list[dict[str, Any]], summary: dict[str, Any], ba
 
 def render_settle_eval(m: dict[str, Any]) -> None:
     """The settlement metrics of ``eval --claims`` and each miss."""
-    t = Table(
-        _("metric"), _("value"), header_style="bold", title=_("settlement · {claims} claims", claims=m["claims"])
-    )
+    t = Table(_("metric"), _("value"), header_style="bold", title=_("settlement · {claims} claims", claims=m["claims"]))
     for key, value in m.items():
         if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "claims":
             t.add_row(key, str(value))

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from agent import __version__
-from agent.core.i18n import _
+from agent.core.i18n import N_
 from agent.core.models import FORM_FIELDS, ApplicationForm, Recommendation
 from agent.core.resources import package_file
 from agent.extract.lexicon import MODALITY_CN
-from agent.report.outputs import OutputPathError, publish_dir
+from agent.report.outputs import publish_outputs
 from agent.review.triage import QUEUE_GROUPS, queue_group, queue_key, skipped_records
 
 FORM_ROWS = (
@@ -193,12 +193,5 @@ def write_batch(
         "report.html": (triage_html(recs, summary, kb_version), "utf-8"),
         **{name: (text, "utf-8") for name, text in (extra or {}).items()},
     }
-    try:
-        written = publish_dir(out, files)
-    except OSError as exc:
-        raise OutputPathError(
-            _("--out {path}: could not write the results ({error})", path=out, error=exc.strerror or exc),
-            _("The results were printed above; free space or pass another folder, then run again."),
-            field="--out",
-        ) from None
+    written = publish_outputs(out, files, N_("--out {path}: could not write the results ({error})"))
     return {"jsonl": written["results.jsonl"], "csv": written["results.csv"], "html": written["report.html"]}
