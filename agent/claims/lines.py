@@ -109,10 +109,19 @@ class ClaimLine(_Line):
         return (self.service_date, self.claim_id)
 
 
+def parse_claim(lineno: int, raw: str | bytes) -> ClaimLine | BadLine:
+    """One line of a claims file: parsed and validated in one step by pydantic-core (claims files
+    run to hundreds of thousands of lines); a line that fails is parsed again by ``parse_line``
+    for its named error. ``UnicodeDecodeError`` for bytes that are not UTF-8."""
+    try:
+        return ClaimLine.model_validate_json(raw)
+    except ValidationError:
+        pass
+    return parse_line(lineno, raw.decode("utf-8") if isinstance(raw, bytes) else raw, ClaimLine)
+
+
 def read_claims(path: Path) -> tuple[list[tuple[int, ClaimLine]], list[BadLine]]:
-    """Every claim of ``path`` with its line number, and the lines that are not valid claims.
-    Each line is parsed and validated in one step by pydantic-core (claims files run to hundreds
-    of thousands of lines); a line that fails is parsed again by ``parse_line`` for its named error."""
+    """Every claim of ``path`` with its line number, and the lines that are not valid claims."""
     if not path.is_file():
         return read_lines(path, ClaimLine)  # its error names the missing file
     good: list[tuple[int, ClaimLine]] = []
@@ -124,15 +133,9 @@ def read_claims(path: Path) -> tuple[list[tuple[int, ClaimLine]], list[BadLine]]
             if not raw.strip():
                 continue
             try:
-                good.append((lineno, ClaimLine.model_validate_json(raw)))
-                continue
-            except ValidationError:
-                pass
-            try:
-                text = raw.decode("utf-8")
+                parsed = parse_claim(lineno, raw)
             except UnicodeDecodeError:
                 raise not_utf8(path) from None
-            parsed = parse_line(lineno, text, ClaimLine)
             if isinstance(parsed, BadLine):
                 bad.append(parsed)
             else:
@@ -140,4 +143,4 @@ def read_claims(path: Path) -> tuple[list[tuple[int, ClaimLine]], list[BadLine]]
     return good, bad
 
 
-__all__ = ["BadLine", "ClaimItem", "ClaimLine", "Filing", "Hospital", "Money", "read_claims"]
+__all__ = ["BadLine", "ClaimItem", "ClaimLine", "Filing", "Hospital", "Money", "parse_claim", "read_claims"]

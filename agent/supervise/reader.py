@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from agent.claims.lines import BadLine, ClaimLine, read_claims
+from agent.claims.lines import BadLine, parse_claim, read_claims
 from agent.core.i18n import _
-from agent.core.jsonl import parse_line
 from agent.supervise.errors import ClaimsFileError
 
 CHUNK_BYTES = 16 << 20  # bytes per task: big enough to amortise the hand-over, small enough to spread
@@ -68,22 +67,13 @@ def _cents(amount: object) -> int:
     return int(amount.scaleb(2))  # type: ignore[attr-defined]  # a Decimal with 2 decimals
 
 
-def _slow_line(lineno: int, raw: str) -> ClaimLine | BadLine:
-    """One line read as agent.core.jsonl.read_lines reads it (the same messages)."""
-    return parse_line(lineno, raw, ClaimLine)
-
-
 def read_chunk(first: int, lines: Iterable[str]) -> ClaimsRead:
-    """Validate ``lines`` (numbered from ``first``): pydantic-core parses and validates each in
-    one step (``model_validate_json``); a line it rejects is read again the slow way for its message."""
+    """Validate ``lines`` (numbered from ``first``) as ``read_claims`` does, line by line."""
     out = ClaimsRead()
     for lineno, raw in enumerate(lines, first):
         if not raw.strip():
             continue
-        try:
-            cl: ClaimLine | BadLine = ClaimLine.model_validate_json(raw)
-        except ValueError:
-            cl = _slow_line(lineno, raw)
+        cl = parse_claim(lineno, raw)
         if isinstance(cl, BadLine):
             out.bad.append(cl)
             continue
